@@ -1,0 +1,38 @@
+# Homework 2 autograder. The two commands a new user needs:
+#   make grade   set up, then grade the bundled example submissions into out/
+#   make test    set up, then run the whole test suite
+SHELL := /bin/bash
+PY := .venv/bin/python
+SUBMISSIONS ?= examples/submissions
+OUT ?= out
+GRADE_ARGS ?=
+
+.PHONY: all setup release grade test test-fast lint format clean
+
+all: grade
+
+setup: .venv/.ready
+.venv/.ready: scripts/setup.sh requirements.txt requirements-sandbox.txt
+	@bash scripts/setup.sh
+	@touch $@
+
+release: setup
+	$(PY) -m autograder release
+
+grade: setup
+	$(PY) -m autograder grade $(SUBMISSIONS) --out $(OUT) $(GRADE_ARGS)
+
+test: setup
+	$(PY) -m pytest -n 2 tests
+
+test-fast: setup
+	$(PY) -m pytest -n 2 -m "not slow" tests
+
+lint: setup
+	$(PY) -m ruff check . && $(PY) -m ruff format --check .
+
+format: setup
+	$(PY) -m ruff format . && $(PY) -m ruff check --fix .
+
+clean:
+	rm -rf $(OUT) .pytest_cache

@@ -1,0 +1,17 @@
+"""Homework 2 autograder: release → run (sandboxed) → grade (trusted) → report.
+
+Subpackages follow the data flow, one workflow verb each:
+
+    release/  source notebook → student notebook (nbconvert preprocessors)
+    run/      a submission → its outputs, inside the sandbox
+    grade/    outputs → scores and feedback, in the trusted process
+    report/   scores → grades.csv, results/<student>.json, PDFs
+    graders/  the hidden pytest graders (instructor-only)
+
+`cli.py` is a thin command-line layer over plain functions in those packages.
+"""
+
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_DIR = PACKAGE_DIR.parent
