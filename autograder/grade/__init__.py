@@ -1,0 +1,1 @@
+"""Step 3, grade: outputs → scores and feedback, in the trusted process."""

@@ -1,0 +1,64 @@
+"""What grading produces for one submission: plain dataclasses, JSON-serialisable."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from autograder.rubric import Rubric
+
+Status = Literal["graded", "unreadable", "failed"]
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    """One hidden grader test run against one submission."""
+
+    item: str
+    name: str
+    weight: float
+    visibility: str
+    passed: bool
+    message: str = ""
+    debug: str = ""  # instructor-only (a grader's own traceback); never in student feedback
+
+
+@dataclass
+class SubmissionResult:
+    student: str
+    source: str
+    status: Status
+    reason: str = ""
+    tests: list[TestOutcome] = field(default_factory=list)
+    notebook_errors: list[str] = field(default_factory=list)
+    manual: dict[str, float] = field(default_factory=dict)
+    unsafe: bool = False
+    seconds: float = 0.0
+
+    def item_score(self, item_id: str, points: float) -> float:
+        """points × (weight of passed tests) / (weight of all tests) for an auto item."""
+        tests = [t for t in self.tests if t.item == item_id]
+        total = sum(t.weight for t in tests)
+        if self.status != "graded" or total == 0:
+            return 0.0
+        return round(points * sum(t.weight for t in tests if t.passed) / total, 6)
+
+    def auto_scores(self, rubric: Rubric) -> dict[str, float]:
+        return {i.id: self.item_score(i.id, i.points) for i in rubric.auto}
+
+    def auto_total(self, rubric: Rubric) -> float:
+        return round(sum(self.auto_scores(rubric).values()), 6)
+
+    def manual_total(self) -> float | None:
+        return round(sum(self.manual.values()), 6) if self.manual else None
+
+    def total(self, rubric: Rubric) -> float:
+        return round(self.auto_total(rubric) + (self.manual_total() or 0.0), 6)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SubmissionResult:
+        tests = [TestOutcome(**t) for t in data.pop("tests", [])]
+        return cls(tests=tests, **data)

@@ -1,0 +1,200 @@
+"""Runs the hidden pytest graders over a chunk of submissions in one pytest session.
+
+The graders are collected once; a session-scoped parameter ``submission``
+makes pytest run every grader test for the first submission, then every test
+for the next, tearing down each submission's sandbox before starting the next.
+A plugin object records each test's outcome with its rubric markers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import time
+import traceback
+from pathlib import Path
+
+import pytest
+
+from autograder import PACKAGE_DIR
+from autograder.grade.checks import Feedback
+from autograder.grade.marks import MARKERS
+from autograder.grade.outcome import SubmissionResult, TestOutcome
+from autograder.grade.student import Student, StudentError
+from autograder.rubric import load_rubric
+from autograder.run.sandbox import Limits
+from autograder.submissions import Submission, UnreadableNotebook, read_code_cells
+
+GRADERS_DIR = PACKAGE_DIR / "graders"
+INTERNAL_ERROR = "The grader hit an internal error on this test; your instructor has the details."
+
+
+class GraderDefinitionError(Exception):
+    """A hidden grader test is missing its item marker or its docstring name."""
+
+
+class GradingPlugin:
+    """The pytest plugin that feeds submissions in and collects outcomes."""
+
+    def __init__(
+        self,
+        subs: list[tuple[Submission, list[str]]],
+        *,
+        runtime: Path,
+        slot: int,
+        limits: Limits,
+        unsafe: bool,
+    ) -> None:
+        self.subs = subs
+        self.runtime, self.slot, self.limits, self.unsafe = runtime, slot, limits, unsafe
+        self.outcomes: dict[str, list[TestOutcome]] = {s.student: [] for s, _ in subs}
+        self.students: dict[str, Student] = {}
+        self.notebook_errors: dict[str, list[str]] = {}
+        self.collect_errors: list[str] = []
+        self.started: dict[str, float] = {}
+        self.seconds: dict[str, float] = {}
+
+    # -- pytest hooks ------------------------------------------------------------------
+    def pytest_configure(self, config: pytest.Config) -> None:
+        for name, doc in MARKERS.items():
+            config.addinivalue_line("markers", f"{name}: {doc}")
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        if "submission" in metafunc.fixturenames:
+            metafunc.parametrize(
+                "submission",
+                [s for s, _ in self.subs],
+                ids=[s.student for s, _ in self.subs],
+                scope="session",
+            )
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        rubric = load_rubric()
+        auto = {i.id for i in rubric.auto}
+        for it in items:
+            marker = it.get_closest_marker("hw2_item")
+            doc = (getattr(it, "function", None).__doc__ or "").strip()
+            if marker is None or marker.args[0] not in auto:
+                raise GraderDefinitionError(f"{it.nodeid}: needs @item(<an auto rubric id>)")
+            if not doc.startswith(marker.args[0]):
+                raise GraderDefinitionError(f"{it.nodeid}: docstring must start with the item id")
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collect_errors.append(str(report.longrepr))
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        outcome = yield
+        rep = outcome.get_result()
+        if rep.when == "setup" and rep.passed:
+            return
+        if rep.when == "teardown" and not rep.failed:
+            return
+        sub: Submission = item.callspec.params["submission"]
+        if rep.when == "teardown":  # a sandbox that would not close: no score change
+            return
+        message, debug = "", ""
+        if not rep.passed:
+            exc = call.excinfo.value if call.excinfo else None
+            if isinstance(exc, Feedback | StudentError):
+                message = str(exc)
+            else:
+                message = INTERNAL_ERROR
+                debug = "".join(traceback.format_exception(exc)) if exc else str(rep.longrepr)
+        w = item.get_closest_marker("hw2_weight")
+        v = item.get_closest_marker("hw2_visibility")
+        self.outcomes[sub.student].append(
+            TestOutcome(
+                item=item.get_closest_marker("hw2_item").args[0],
+                name=item.function.__doc__.strip().splitlines()[0],
+                weight=w.args[0] if w else 1.0,
+                visibility=v.args[0] if v else "after_published",
+                passed=rep.passed and rep.when == "call",
+                message=message,
+                debug=debug,
+            )
+        )
+
+    # -- fixtures (see autograder/graders/conftest.py) ---------------------------------
+    @pytest.fixture(scope="session")
+    def grading(self) -> GradingPlugin:
+        return self
+
+    def open_student(self, sub: Submission) -> Student:
+        cells = dict((s.student, c) for s, c in self.subs)[sub.student]
+        self.started[sub.student] = time.monotonic()
+        student = Student(
+            cells, self.runtime, slot=self.slot, limits=self.limits, unsafe=self.unsafe
+        )
+        self.students[sub.student] = student
+        errors = []
+        if student.report is not None:
+            for i, cell in enumerate(student.report.cells):
+                if isinstance(cell, dict) and cell.get("status") == "error":
+                    errors.append(f"code cell {i + 1}: {str(cell.get('error', 'error'))[:300]}")
+        elif student.start_error:
+            errors.append(student.start_error)
+        self.notebook_errors[sub.student] = errors
+        return student
+
+    def close_student(self, sub: Submission, student: Student) -> None:
+        student.close()
+        self.seconds[sub.student] = time.monotonic() - self.started[sub.student]
+
+
+def grade_chunk(
+    chunk: list[Submission],
+    *,
+    runtime: Path,
+    slot: int,
+    limits: Limits,
+    unsafe: bool,
+) -> list[SubmissionResult]:
+    """Grade ``chunk`` in one pytest session; one SubmissionResult per submission, in order."""
+    results: dict[str, SubmissionResult] = {}
+    readable = []
+    for sub in chunk:
+        try:
+            readable.append((sub, read_code_cells(sub.path)))
+        except UnreadableNotebook as exc:
+            results[sub.student] = SubmissionResult(
+                sub.student, str(sub.path), "unreadable", reason=str(exc), unsafe=unsafe
+            )
+    if readable:
+        plugin = GradingPlugin(readable, runtime=runtime, slot=slot, limits=limits, unsafe=unsafe)
+        os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # no hypothesis, xdist, … here
+        args = [
+            str(GRADERS_DIR), "-c", str(GRADERS_DIR / "pytest.ini"), "--rootdir", str(GRADERS_DIR),
+            "-p", "no:cacheprovider", "-p", "no:terminal", "--assert=plain",
+            "--import-mode=importlib",
+        ]  # fmt: skip
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            code = pytest.main(args, plugins=[plugin])
+        broken = plugin.collect_errors or code in (
+            pytest.ExitCode.INTERNAL_ERROR,
+            pytest.ExitCode.USAGE_ERROR,
+            pytest.ExitCode.NO_TESTS_COLLECTED,
+        )
+        for sub, _ in readable:
+            tests = plugin.outcomes[sub.student]
+            if broken or not tests:
+                # Never count a grader that did not run as a pass: the row says why.
+                results[sub.student] = SubmissionResult(
+                    sub.student, str(sub.path), "failed",
+                    reason="the hidden graders could not run (instructor: see the log)",
+                    tests=[], notebook_errors=["\n".join(plugin.collect_errors)[:2000]],
+                    unsafe=unsafe,
+                )  # fmt: skip
+                continue
+            results[sub.student] = SubmissionResult(
+                sub.student,
+                str(sub.path),
+                "graded",
+                tests=tests,
+                notebook_errors=plugin.notebook_errors.get(sub.student, []),
+                unsafe=unsafe,
+                seconds=round(plugin.seconds.get(sub.student, 0.0), 3),
+            )
+    return [results[s.student] for s in chunk]

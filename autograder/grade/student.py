@@ -1,0 +1,173 @@
+"""The trusted side's view of a student's notebook: a proxy behind the `student` fixture.
+
+``student.backward(x, y, W1, W2)`` looks like a call, but the function runs in
+the sandbox; what comes back has been read off the wire as plain numbers and is
+rebuilt here into tuples of float-valued base-class ndarrays (or
+:class:`~autograder.grade.checks.Unusable` markers). If the student's code
+raised, timed out or crashed, the call raises :class:`StudentError` with a
+message written for the student. A sandbox that died is restarted (re-running
+the notebook) so the remaining functions can still be graded.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from autograder.grade.checks import Unusable
+from autograder.run.sandbox import ExecReport, Limits, Sandbox, SandboxDied
+
+MAX_RESTARTS = 2
+DEFAULT_MAX_BYTES = 8 << 20
+
+
+class StudentError(Exception):
+    """The student's function could not produce a value; the message is student-facing."""
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A scalar function f(W) for numerical_gradient, built inside the sandbox.
+
+    f(W) = Σ c ⊙ exp(scale · W) + ½ (Σ W)², whose gradient is
+    ∇f(W) = scale · c ⊙ exp(scale · W) + Σ W.
+    """
+
+    c: np.ndarray
+    scale: float
+
+    def __call__(self, W: np.ndarray) -> float:
+        return float(np.sum(self.c * np.exp(self.scale * W)) + 0.5 * np.sum(W) ** 2)
+
+    def gradient(self, W: np.ndarray) -> np.ndarray:
+        return self.scale * self.c * np.exp(self.scale * W) + np.sum(W)
+
+
+@dataclass
+class Reply:
+    """A successful call: the value returned, and (if asked) the arguments afterwards."""
+
+    value: Any
+    args_after: list[Any]
+
+
+def _tree(node: Any, arrays: list[np.ndarray], depth: int = 0) -> Any:
+    """Rebuild an untrusted JSON value tree; anything malformed becomes Unusable."""
+    if not isinstance(node, dict) or depth > 3:
+        return Unusable("malformed value")
+    kind = node.get("t")
+    if kind == "array" and type(node.get("i")) is int and 0 <= node["i"] < len(arrays):
+        return arrays[node["i"]]
+    if kind == "seq" and isinstance(node.get("items"), list) and len(node["items"]) <= 16:
+        return tuple(_tree(n, arrays, depth + 1) for n in node["items"])
+    if kind == "bad":
+        return Unusable(str(node.get("type", "unknown object"))[:60])
+    return Unusable("malformed value")
+
+
+class Student:
+    """Proxy for one submission's functions. Attribute access gives a callable."""
+
+    def __init__(
+        self, cells: list[str], runtime, *, slot: int, limits: Limits, unsafe: bool
+    ) -> None:
+        self._cells, self._runtime = cells, runtime
+        self._slot, self._limits, self._unsafe = slot, limits, unsafe
+        self._sandbox: Sandbox | None = None
+        self.restarts = 0
+        self.report: ExecReport | None = None
+        self.start_error: str | None = None
+        self.deadline = time.monotonic() + limits.submission_timeout
+        self.output = ""
+        self.output_bytes = 0
+        self._boot()
+
+    def _boot(self) -> None:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 1:
+            self.start_error = "the time limit for this submission was used up"
+            return
+        limits = Limits(**{**self._limits.__dict__, "submission_timeout": remaining})
+        self._sandbox = Sandbox(self._runtime, slot=self._slot, limits=limits, unsafe=self._unsafe)
+        try:
+            report = self._sandbox.start(self._cells)
+            if self.report is None:
+                self.report = report
+            self.start_error = None
+        except SandboxDied as exc:
+            self.start_error = "your notebook did not finish running " + (
+                "(time limit exceeded)" if "timed out" in str(exc) else "(the process exited)"
+            )
+            self._stop()
+
+    def _stop(self) -> None:
+        if self._sandbox is not None:
+            out, total = self._sandbox.output()
+            if not self.output:
+                self.output, self.output_bytes = out, total
+            self._sandbox.close()
+            self._sandbox = None
+
+    def close(self) -> None:
+        self._stop()
+
+    def call(self, fn: str, *args: Any, return_args: bool = False,
+             max_bytes: int = DEFAULT_MAX_BYTES) -> Reply:  # fmt: skip
+        """Run ``fn(*args)`` in the sandbox on copies of ``args``."""
+        if self._sandbox is None and self.restarts < MAX_RESTARTS and self.report is not None:
+            self.restarts += 1
+            self._boot()
+        if self._sandbox is None:
+            raise StudentError(f"{fn} could not be called: {self.start_error}.")
+        specs, arrays = [], []
+        for a in args:
+            if isinstance(a, Objective):
+                arrays.append(np.asarray(a.c, dtype=np.float64))
+                specs.append(
+                    {"objective": {"kind": "exp_mix", "c": len(arrays) - 1, "scale": a.scale}}
+                )
+            elif isinstance(a, np.ndarray):
+                arrays.append(a)
+                specs.append({"array": len(arrays) - 1})
+            elif isinstance(a, bool | int | np.integer):
+                specs.append({"int": int(a)})
+            else:
+                specs.append({"float": float(a)})
+        try:
+            header, out = self._sandbox.call(
+                fn, specs, arrays, max_bytes=max_bytes, return_args=return_args
+            )
+        except SandboxDied as exc:
+            self._stop()
+            if "timed out" in str(exc):
+                raise StudentError(
+                    f"{fn} did not return within {self._limits.call_timeout:g} s "
+                    "(an infinite loop, or far too slow)."
+                ) from None
+            raise StudentError(f"{fn} crashed the Python process ({exc}).") from None
+        if header.get("ok") is not True:
+            kind = header.get("kind")
+            if kind == "timeout":
+                raise StudentError(f"{fn} did not return within {self._limits.call_timeout:g} s.")
+            if kind == "missing":
+                raise StudentError(f"{fn} is not defined in your notebook.")
+            error = str(header.get("error", "an error"))[:400]
+            if error.startswith("NotImplementedError"):
+                raise StudentError(f"{fn} is not implemented yet (it raises NotImplementedError).")
+            raise StudentError(f"{fn} raised {error}")
+        value = _tree(header.get("value"), out)
+        after = header.get("args_after")
+        args_after = (
+            [_tree(a, out) if a is not None else None for a in after]
+            if isinstance(after, list)
+            else []
+        )
+        return Reply(value=value, args_after=args_after)
+
+    def __getattr__(self, fn: str):
+        if fn.startswith("_"):
+            raise AttributeError(fn)
+        return lambda *args: self.call(fn, *args).value

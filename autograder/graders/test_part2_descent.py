@@ -1,0 +1,211 @@
+"""Hidden graders for Part 2: gradient descent on L(w) = ½(a w1² + b w2²)."""
+
+import math
+
+import numpy as np
+
+from autograder.grade.checks import Feedback, as_array, as_number, as_tuple, expect_close
+from autograder.grade.marks import item, weight
+
+# (a, b, η) cases: well-conditioned, ill-conditioned (a/b = 50), b > a.
+CASES = [(2.0, 0.5, 0.3), (50.0, 1.0, 0.03), (0.4, 3.0, 0.5)]
+
+
+def _number(value, what):
+    return np.array(as_number(value, what))
+
+
+@item("quadratic_loss")
+def test_quadratic_loss(student, ref, rng):
+    """quadratic_loss: L(w) = ½(a w1² + b w2²) at three points"""
+    for a, b, _ in CASES:
+        w = rng.normal(size=2)
+        want = ref.quadratic_loss(w, a, b)
+        got = _number(student.quadratic_loss(w, a, b), "quadratic_loss(w, a, b)")
+        expect_close(
+            got,
+            np.array(want),
+            "quadratic_loss(w, a, b)",
+            mistakes={
+                "it is missing the factor ½.": 2 * want,
+                "it swaps a and b.": ref.quadratic_loss(w, b, a),
+            },
+        )
+
+
+@item("quadratic_grad")
+def test_quadratic_grad(student, ref, rng):
+    """quadratic_grad: ∇L(w) = (a w1, b w2) at three points"""
+    for a, b, _ in CASES:
+        w = rng.normal(size=2)
+        want = ref.quadratic_grad(w, a, b)
+        got = as_array(student.quadratic_grad(w, a, b), "quadratic_grad(w, a, b)", (2,))
+        expect_close(
+            got,
+            want,
+            "quadratic_grad(w, a, b)",
+            mistakes={
+                "it is half the gradient: ∂/∂w1 of ½ a w1² is a w1.": want / 2,
+                "it swaps a and b.": np.array([b * w[0], a * w[1]]),
+                "it uses a for both coordinates.": np.array([a * w[0], a * w[1]]),
+            },
+        )
+
+
+@item("gd_step")
+@weight(2)
+def test_gd_step(student, ref, rng):
+    """gd_step: w − η ∇L(w) for three (a, b, η)"""
+    for a, b, lr in CASES:
+        w = rng.normal(size=2)
+        want = ref.gd_step(w, a, b, lr)
+        got = as_array(student.gd_step(w, a, b, lr), "gd_step(w, a, b, lr)", (2,))
+        expect_close(
+            got,
+            want,
+            "gd_step(w, a, b, lr)",
+            mistakes={
+                "it moves uphill (gradient ascent): w(t+1) = w(t) − η ∇L(w(t)).": w
+                + lr * ref.quadratic_grad(w, a, b),
+                "it returns the step −η ∇L(w), not the new point w − η ∇L(w).": -lr
+                * ref.quadratic_grad(w, a, b),
+            },
+        )
+
+
+@item("gd_trajectory")
+@weight(2)
+def test_gd_trajectory(student, ref, rng):
+    """gd_trajectory: 25 steps from a random w0, ill-conditioned a/b = 50"""
+    a, b, lr = CASES[1]
+    w0, steps = rng.normal(size=2), 25
+    want = ref.gd_trajectory(w0, a, b, lr, steps)
+    raw = student.gd_trajectory(w0, a, b, lr, steps)
+    if isinstance(raw, np.ndarray) and raw.shape == (steps, 2):
+        raise Feedback("gd_trajectory should have num_steps + 1 rows: row 0 is w0 itself.")
+    got = as_array(raw, "gd_trajectory(w0, a, b, lr, num_steps)", want.shape)
+    if not np.allclose(got[0], w0):
+        raise Feedback("gd_trajectory: row 0 should be the starting point w0.")
+    expect_close(
+        got,
+        want,
+        "gd_trajectory(w0, a, b, lr, num_steps)",
+        mistakes={
+            "the rows are shifted by one step: row t must be w(t), with row 0 = w0.": np.vstack(
+                [want[1:], ref.gd_step(want[-1], a, b, lr)]
+            )
+        },
+    )
+
+
+@item("gd_trajectory")
+def test_gd_trajectory_zero_steps(student, ref, rng):
+    """gd_trajectory: num_steps = 0 gives just w0, shape (1, 2)"""
+    w0 = rng.normal(size=2)
+    got = as_array(student.gd_trajectory(w0, 1.0, 2.0, 0.1, 0), "gd_trajectory(…, 0)", (1, 2))
+    expect_close(got, w0[None, :], "gd_trajectory(…, 0)")
+
+
+@item("contraction_factors")
+def test_contraction_factors(student, ref, rng):
+    """contraction_factors: (ρ1, ρ2) = (1 − η a, 1 − η b) for three (a, b, η)"""
+    for a, b, lr in CASES:
+        want = np.array(ref.contraction_factors(a, b, lr))
+        got = as_tuple(student.contraction_factors(a, b, lr), "contraction_factors", 2)
+        got = np.array([as_number(g, "ρ") for g in got])
+        expect_close(
+            got,
+            want,
+            "(ρ1, ρ2)",
+            mistakes={
+                "it has the sign of η flipped: ρ_i = 1 − η a_i.": 2 - want,
+                "ρ1 and ρ2 are swapped: ρ1 goes with a, ρ2 with b.": want[::-1],
+                "it looks like η a and η b; ρ_i = 1 − η a_i.": 1 - want,
+            },
+        )
+
+
+@item("max_stable_lr")
+def test_max_stable_lr(student, ref, rng):
+    """max_stable_lr: 2 / max(a, b) for a > b, a < b and a = b"""
+    for a, b in [(3.0, 0.5), (0.2, 5.0), (2.0, 2.0)]:
+        want = ref.max_stable_lr(a, b)
+        got = _number(student.max_stable_lr(a, b), "max_stable_lr(a, b)")
+        expect_close(
+            got,
+            np.array(want),
+            "max_stable_lr(a, b)",
+            mistakes={
+                "it looks like 1 / max(a, b): |1 − η a| < 1 allows η up to 2/a.": want / 2,
+                "it looks like 2 / min(a, b): the larger curvature limits η.": 2 / min(a, b),
+                "it looks like 2 / (a + b), the optimal rate, not the stability bound.": 2
+                / (a + b),
+            },
+        )
+
+
+@item("optimal_lr")
+def test_optimal_lr(student, ref, rng):
+    """optimal_lr: 2 / (a + b) for three (a, b)"""
+    for a, b in [(3.0, 0.5), (0.2, 5.0), (100.0, 1.0)]:
+        want = ref.optimal_lr(a, b)
+        got = _number(student.optimal_lr(a, b), "optimal_lr(a, b)")
+        expect_close(
+            got,
+            np.array(want),
+            "optimal_lr(a, b)",
+            mistakes={
+                "it looks like 1 / max(a, b), which zeroes one ρ but leaves the other large; "
+                "balance |ρ1| = |ρ2| instead.": 1 / max(a, b),
+                "it looks like 2 / max(a, b), the edge of stability.": 2 / max(a, b),
+                "it looks like 1 / (a + b).": 1 / (a + b),
+            },
+        )
+
+
+@item("steps_to_tolerance")
+@weight(2)
+def test_steps_to_tolerance_converging(student, ref, rng):
+    """steps_to_tolerance: converging runs, including a/b = 100 with η = 1/a"""
+    for w0, a, b, lr, tol in [
+        ((1.0, 1.0), 1.0, 0.1, 1.0, 1e-3),
+        ((0.5, -2.0), 100.0, 1.0, 0.01, 1e-4),
+        ((3.0, 0.2), 2.0, 1.5, 0.4, 0.05),
+    ]:
+        w0 = np.array(w0)
+        want = ref.steps_to_tolerance(w0, a, b, lr, tol)
+        got = as_number(
+            student.steps_to_tolerance(w0, a, b, lr, tol), "steps_to_tolerance", finite=False
+        )
+        if got == want:
+            continue
+        if got in (want - 1, want + 1):
+            raise Feedback(
+                "steps_to_tolerance is off by one: it is the number of steps taken, so "
+                "w(0) = w0 counts as t = 0."
+            )
+        raise Feedback("steps_to_tolerance does not match the expected number of steps.")
+
+
+@item("steps_to_tolerance")
+def test_steps_to_tolerance_edges(student, ref, rng):
+    """steps_to_tolerance: already converged (t = 0) and divergent (math.inf)"""
+    got = as_number(
+        student.steps_to_tolerance(np.array([0.01, 0.0]), 1.0, 1.0, 0.5, 0.1),
+        "steps_to_tolerance when ‖w0‖ ≤ tol",
+        finite=False,
+    )
+    if got != 0:
+        raise Feedback("steps_to_tolerance should be 0 when ‖w0‖ ≤ tol already.")
+    a, b = 4.0, 1.0
+    lr = 1.1 * ref.max_stable_lr(a, b)  # |ρ1| > 1: w1 grows without bound
+    got = as_number(
+        student.steps_to_tolerance(np.array([1.0, 1.0]), a, b, lr, 1e-3),
+        "steps_to_tolerance for a divergent η",
+        finite=False,
+    )
+    if not math.isinf(got) or got < 0:
+        raise Feedback(
+            "steps_to_tolerance should return math.inf when gradient descent diverges "
+            "(|ρ1| or |ρ2| > 1)."
+        )

@@ -1,0 +1,77 @@
+"""`grade`: submissions → sandboxed runs → scores → reports, end to end."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.grade.batch import grade_all
+from autograder.grade.outcome import SubmissionResult
+from autograder.report.files import write_atomic
+from autograder.report.gradebook import gradebook_csv
+from autograder.report.results_json import UNSAFE_NOTE, dumps, results_json
+from autograder.report.summary import Progress, summary_table
+from autograder.rubric import load_rubric
+from autograder.run.sandbox import Limits, check_sandbox, default_runtime
+from autograder.submissions import discover
+
+
+@dataclass(frozen=True)
+class GradeOptions:
+    submissions: list[Path]
+    out: Path
+    jobs: int = os.cpu_count() or 1
+    pdf: bool = True
+    timeout: float = 10.0
+    memory_mb: int = 2048
+    unsafe: bool = False
+
+
+def limits_for(options: GradeOptions) -> Limits:
+    """--timeout bounds each cell and each call; a whole submission gets 15× that."""
+    return Limits(
+        memory_mb=options.memory_mb,
+        cell_timeout=options.timeout,
+        call_timeout=options.timeout,
+        submission_timeout=max(60.0, 15 * options.timeout),
+    )
+
+
+def grade(options: GradeOptions) -> list[SubmissionResult]:
+    """Grade every submission; writes OUT/results/*.json, OUT/logs/*.txt and OUT/grades.csv.
+
+    Raises SubmissionError (bad SUBMISSION arguments) or SandboxUnavailable before
+    anything is written.
+    """
+    rubric = load_rubric()
+    subs = discover(options.submissions, rubric.assignment)
+    runtime = default_runtime()
+    check_sandbox(runtime, unsafe=options.unsafe)
+    if options.unsafe:
+        print(UNSAFE_NOTE, file=sys.stderr)
+    progress = Progress(len(subs))
+
+    def on_result(r: SubmissionResult) -> None:
+        write_atomic(options.out / "results" / f"{r.student}.json", dumps(results_json(r, rubric)))
+        debug = [f"{t.name}\n{t.debug}" for t in r.tests if t.debug]
+        head = [f"student: {r.student}", f"source: {r.source}", f"status: {r.status}"]
+        log = [*head, f"reason: {r.reason}", f"seconds: {r.seconds}", *r.notebook_errors, *debug]
+        write_atomic(options.out / "logs" / f"{r.student}.txt", "\n".join(log) + "\n")
+        progress.update(r)
+
+    results = grade_all(
+        subs,
+        runtime=runtime,
+        jobs=options.jobs,
+        limits=limits_for(options),
+        unsafe=options.unsafe,
+        on_result=on_result,
+    )
+    write_atomic(options.out / "grades.csv", gradebook_csv(results, rubric))
+    print(summary_table(results, rubric))
+    print(
+        f"\nwrote {options.out / 'grades.csv'} and {len(results)} results in {options.out}/results/"
+    )
+    return results

@@ -1,0 +1,38 @@
+"""grades.csv: one row per submission, one column per rubric item (written with csv)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from autograder.grade.outcome import SubmissionResult
+from autograder.rubric import Rubric
+
+
+def _num(x: float | None) -> str:
+    return "" if x is None else f"{x:g}"
+
+
+def gradebook_csv(results: list[SubmissionResult], rubric: Rubric) -> str:
+    """Columns: student, every rubric item, auto_total, manual_total, total, max, status, note.
+
+    Manual items and manual_total stay empty until manual grades are entered.
+    """
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(
+        ["student", *(i.id for i in rubric.items), "auto_total", "manual_total", "total", "max",
+         "status", "note"]
+    )  # fmt: skip
+    for r in sorted(results, key=lambda r: r.student):
+        scores = r.auto_scores(rubric)
+        row = [r.student]
+        row += [_num(scores[i.id]) if i.kind == "auto" else _num(r.manual.get(i.id))
+                for i in rubric.items]  # fmt: skip
+        note = r.reason or ("; ".join(r.notebook_errors[:3]) if r.notebook_errors else "")
+        if r.unsafe:
+            note = ("UNSAFE: not sandboxed. " + note).strip()
+        row += [_num(r.auto_total(rubric)), _num(r.manual_total()), _num(r.total(rubric)),
+                _num(rubric.max_points), r.status, note[:500]]  # fmt: skip
+        w.writerow(row)
+    return buf.getvalue()
