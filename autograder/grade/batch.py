@@ -17,15 +17,15 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from autograder.grade.outcome import SubmissionResult
-from autograder.run.sandbox import Limits
+from autograder.run.sandbox import Limits, acquire_slot
 from autograder.submissions import Submission
 
 _slot = 0
 
 
-def _init_worker(slots: mp.Queue) -> None:
+def _init_worker() -> None:
     global _slot
-    _slot = slots.get()
+    _slot = acquire_slot()
 
 
 def _grade(chunk: list[Submission], runtime: Path, limits: Limits, unsafe: bool):
@@ -52,11 +52,7 @@ def grade_all(
     while pending:
         failed: list[list[Submission]] = []
         ctx = mp.get_context("forkserver")
-        slots = ctx.Queue()
-        for s in range(jobs):
-            slots.put(s)
-        with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(slots,)) as pool:  # fmt: skip
+        with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker) as pool:
             futures = {pool.submit(_grade, c, runtime, limits, unsafe): c for c in pending}
             while futures:
                 done, _ = wait(futures, return_when=FIRST_COMPLETED)

@@ -64,6 +64,8 @@ def as_array(value: Any, what: str, shape: tuple[int, ...], *, finite: bool = Tr
 
 def as_number(value: Any, what: str, *, finite: bool = True) -> float:
     """A single number: a Python float/int or a 0-d array (a (1,)-shaped array is refused)."""
+    if isinstance(value, Unusable):
+        raise Feedback(f"{what} should be a number but is a {value.type_name}.")
     if isinstance(value, np.ndarray) and value.shape != ():
         raise Feedback(
             f"{what} should be a single number but is an array of shape {_shape(value.shape)}."

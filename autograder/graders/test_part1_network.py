@@ -125,32 +125,30 @@ def test_forward_single(student, ref, rng):
 # -- squared_error ---------------------------------------------------------------------
 
 
+def _check_squared_error(student, ref, y_hat, y):
+    want = ref.squared_error(y_hat, y)
+    got = as_number(student.squared_error(y_hat, y), "squared_error(ŷ, y)")
+    mistakes = {
+        "it looks like the mean over all entries; L sums them.": want / y.size,
+        "it has a factor ½ that this homework's L = ‖ŷ − y‖² does not have.": want / 2,
+        "it looks like ‖ŷ − y‖, the norm, not its square.": np.sqrt(want),
+    }
+    if y.shape[1] > 1:
+        mistakes["it looks like the mean over the n examples; L sums them."] = want / y.shape[1]
+    expect_close(np.array(got), np.array(want), "squared_error(ŷ, y)", mistakes=mistakes)
+
+
 @item("squared_error")
 @weight(2)
 def test_squared_error_batch(student, ref, rng):
     """squared_error: L = ‖ŷ − y‖² summed over a 3×5 batch"""
-    y_hat, y = rng.normal(size=(3, 5)), rng.normal(size=(3, 5))
-    want = ref.squared_error(y_hat, y)
-    got = as_number(student.squared_error(y_hat, y), "squared_error(ŷ, y)")
-    expect_close(
-        np.array(got),
-        np.array(want),
-        "squared_error(ŷ, y)",
-        mistakes={
-            "it looks like the mean over all entries; L sums them.": want / y.size,
-            "it looks like the mean over the n examples; L sums them.": want / y.shape[1],
-            "it has a factor ½ that this homework's L = ‖ŷ − y‖² does not have.": want / 2,
-            "it looks like ‖ŷ − y‖, the norm, not its square.": np.sqrt(want),
-        },
-    )
+    _check_squared_error(student, ref, rng.normal(size=(3, 5)), rng.normal(size=(3, 5)))
 
 
 @item("squared_error")
 def test_squared_error_single(student, ref, rng):
     """squared_error: one example, k=2"""
-    y_hat, y = rng.normal(size=(2, 1)), rng.normal(size=(2, 1))
-    got = as_number(student.squared_error(y_hat, y), "squared_error(ŷ, y)")
-    expect_close(np.array(got), np.array(ref.squared_error(y_hat, y)), "squared_error(ŷ, y)")
+    _check_squared_error(student, ref, rng.normal(size=(2, 1)), rng.normal(size=(2, 1)))
 
 
 # -- backward --------------------------------------------------------------------------

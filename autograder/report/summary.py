@@ -32,6 +32,12 @@ class Progress:
         self.stream.flush()
 
 
+def _gist(message: str) -> str:
+    """The kind of failure, for grouping: the explanation after "is wrong:", else the message."""
+    gist = message.split(" is wrong: ", 1)[-1]
+    return gist if len(gist) <= 70 else gist[:69] + "…"
+
+
 def summary_table(results: list[SubmissionResult], rubric: Rubric) -> str:
     """Per-student totals, per-item means, and failures grouped by reason."""
     lines = []
@@ -56,7 +62,7 @@ def summary_table(results: list[SubmissionResult], rubric: Rubric) -> str:
             reasons[r.reason] += 1
         for t in r.tests:
             if not t.passed:
-                reasons[t.message.split(":")[0].split(" is ")[0][:70]] += 1
+                reasons[f"{t.item}: {_gist(t.message)}"] += 1
     if reasons:
         lines.append("")
         lines.append("failed checks by reason:")

@@ -35,6 +35,8 @@ import numpy as np
 from autograder.run import wire
 
 SANDBOX_UID_BASE = 61000
+MAX_SLOTS = 256
+SLOT_LOCK_DIR = Path("/run/lock/hw2-autograder")
 _HERE = Path(__file__).resolve().parent
 WORKER_FILES = ("worker.py", "wire.py")
 
@@ -113,6 +115,31 @@ def check_sandbox(runtime: Path, *, unsafe: bool = False) -> None:
                 + (probe.stderr.strip() or f"exit {probe.returncode}")
                 + " (it needs unprivileged user namespaces and a runtime every uid can read)"
             )
+
+
+_held_slots: list[int] = []  # lock fds, held until this process exits
+
+
+def acquire_slot() -> int:
+    """Claim a sandbox slot (and so a uid) no other grading process on this machine holds.
+
+    Two concurrent runs (two `make grade`s, or parallel tests) must never share a
+    uid: cleaning up one slot kills every process of its uid. The claim is an
+    flock, released by the kernel when this process exits, however it exits.
+    """
+    import fcntl
+
+    SLOT_LOCK_DIR.mkdir(parents=True, exist_ok=True)
+    for slot in range(MAX_SLOTS):
+        fd = os.open(SLOT_LOCK_DIR / f"slot-{slot}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        _held_slots.append(fd)
+        return slot
+    raise SandboxUnavailable(f"all {MAX_SLOTS} sandbox slots are in use")
 
 
 def _usr_links() -> list[str]:

@@ -1,0 +1,109 @@
+"""Shared helpers for the notebook tests: paths, the rubric, cell lookup, execution."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import sys
+import time
+import tomllib
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import nbformat
+from nbformat import NotebookNode
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # `autograder` must import however pytest is started
+    sys.path.insert(0, str(REPO))
+
+INSTRUCTOR_NB = REPO / "solutions" / "hw2_instructor.ipynb"
+STUDENT_NB = REPO / "assignment" / "hw2.ipynb"
+RUBRIC = tomllib.loads((REPO / "autograder" / "rubric.toml").read_text(encoding="utf-8"))
+ITEMS = {item["id"]: item for item in RUBRIC["item"]}
+FUNCTIONS = [i for i, item in ITEMS.items() if item["kind"] == "auto"]
+MANUAL = [i for i, item in ITEMS.items() if item["kind"] == "manual"]
+HEADINGS = (
+    "## Question 1: Backpropagation",
+    "## Question 2: Gradient descent on a quadratic",
+    "## Question 3: The notebook",
+)
+
+
+def load_reference() -> ModuleType:
+    """solutions/hw2.py as a module (solutions/ is not a package)."""
+    spec = importlib.util.spec_from_file_location("hw2_reference", REPO / "solutions" / "hw2.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def read(path: Path) -> NotebookNode:
+    return nbformat.read(path, as_version=4)
+
+
+def nbgrader(cell: NotebookNode) -> dict[str, Any]:
+    return dict(cell.get("metadata", {}).get("nbgrader", {}))
+
+
+def by_grade_id(nb: NotebookNode) -> dict[str, NotebookNode]:
+    return {nbgrader(c)["grade_id"]: c for c in nb.cells if "grade_id" in nbgrader(c)}
+
+
+def solution_bodies(nb: NotebookNode) -> dict[str, list[str]]:
+    """grade_id → the lines between `# BEGIN SOLUTION` and `# END SOLUTION`."""
+    bodies: dict[str, list[str]] = {}
+    for gid, cell in by_grade_id(nb).items():
+        inside, lines = False, []
+        for line in cell.source.split("\n"):
+            if "END SOLUTION" in line:
+                inside = False
+            if inside:
+                lines.append(line)
+            if "BEGIN SOLUTION" in line:
+                inside = True
+        if lines:
+            bodies[gid] = lines
+    return bodies
+
+
+def solution_namespace(nb: NotebookNode) -> dict[str, Any]:
+    """Run the imports cell and every answer cell: the notebook's own functions."""
+    cells = by_grade_id(nb)
+    ns: dict[str, Any] = {}
+    exec(compile(cells["imports"].source, "imports", "exec"), ns)
+    for fn in FUNCTIONS:
+        exec(compile(cells[fn].source, fn, "exec"), ns)
+    return ns
+
+
+def top_level_defs(source: str) -> list[ast.stmt]:
+    return list(ast.parse(source).body)
+
+
+def execute(
+    nb: NotebookNode, cwd: Path, allow_errors: bool = False, timeout: int = 120
+) -> tuple[NotebookNode, float]:
+    """Execute in a fresh python3 kernel (nbclient); returns the notebook and wall time."""
+    from nbclient import NotebookClient
+
+    client = NotebookClient(
+        nb,
+        kernel_name="python3",
+        timeout=timeout,
+        allow_errors=allow_errors,
+        resources={"metadata": {"path": str(cwd)}},
+    )
+    start = time.perf_counter()
+    client.execute()
+    return nb, time.perf_counter() - start
+
+
+def outputs(nb: NotebookNode, output_type: str) -> list[tuple[str, NotebookNode]]:
+    return [
+        (cell.get("id", ""), out)
+        for cell in nb.cells
+        for out in cell.get("outputs", [])
+        if out.output_type == output_type
+    ]
