@@ -23,10 +23,10 @@ grade: setup
 	$(PY) -m autograder grade $(SUBMISSIONS) --out $(OUT) $(GRADE_ARGS)
 
 test: setup
-	$(PY) -m pytest -n 2 tests
+	$(PY) -m pytest -n 2 --dist loadfile tests
 
 test-fast: setup
-	$(PY) -m pytest -n 2 -m "not slow" tests
+	$(PY) -m pytest -n 2 --dist loadfile -m "not slow" tests
 
 lint: setup
 	$(PY) -m ruff check . && $(PY) -m ruff format --check .
