@@ -2,10 +2,12 @@
 
 Top level: ``score``, ``output``, ``visibility``, ``stdout_visibility``,
 ``tests[]``; each test: ``name``, ``number``, ``score``, ``max_score``,
-``status``, ``output``, ``visibility``, ``tags``. A test here is one rubric
-item: its name starts with the student function's name, its output lists the
-hidden checks it passed and the feedback of those it failed. Written answers
-appear as items pending manual grading. Hidden test code and reference values
+``status``, ``output``, ``visibility``, ``tags``. Each hidden grader test is
+one entry: its name (the grader's docstring) starts with the student function
+it grades, its max_score is its weighted share of that rubric item, and its
+output is the feedback. A submission whose graders could not run gets one
+entry per auto item with the reason. Written answers appear as entries
+pending manual grading. Hidden test code and reference values
 never appear: feedback strings are written for students by the graders.
 """
 
@@ -24,40 +26,52 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
-def item_output(result: SubmissionResult, item_id: str) -> str:
-    lines = []
-    for t in (t for t in result.tests if t.item == item_id):
-        lines.append(("✓ " if t.passed else "✗ ") + t.name)
-        if not t.passed and t.message:
-            lines.append("    " + t.message)
-    return "\n".join(lines)
+def _auto_entries(result: SubmissionResult, rubric: Rubric) -> list[dict[str, Any]]:
+    entries = []
+    for it in rubric.auto:
+        tests = [t for t in result.tests if t.item == it.id]
+        total = sum(t.weight for t in tests)
+        if result.status != "graded" or not tests:
+            reason = result.reason or "the notebook could not be run"
+            tests, total = [], 0.0
+            entries.append({
+                "name": f"{it.id}: not graded",
+                "max_score": it.points,
+                "score": 0.0,
+                "status": "failed",
+                "output": f"Not graded: {reason}",
+                "visibility": "after_published",
+                "tags": [it.question, "auto", it.id],
+            })  # fmt: skip
+        for t in tests:
+            share = round(it.points * t.weight / total, 6)
+            entries.append({
+                "name": t.name,
+                "max_score": share,
+                "score": share if t.passed else 0.0,
+                "status": "passed" if t.passed else "failed",
+                "output": "Passed." if t.passed else t.message,
+                "visibility": t.visibility,
+                "tags": [it.question, "auto", it.id],
+            })  # fmt: skip
+    return entries
 
 
 def results_json(result: SubmissionResult, rubric: Rubric) -> dict[str, Any]:
-    scores = result.auto_scores(rubric)
-    tests = []
-    for n, it in enumerate(rubric.items, start=1):
-        entry: dict[str, Any] = {
-            "name": f"{it.id}: {it.title}" if it.kind == "auto" else f"{it.question} {it.title}",
-            "number": f"{it.question[1:]}.{n}",
+    tests = _auto_entries(result, rubric)
+    for it in rubric.manual:
+        got = result.manual.get(it.id)
+        tests.append({
+            "name": f"{it.question} (written): {it.title}",
             "max_score": it.points,
-            "tags": [it.question, it.kind],
+            "score": got if got is not None else 0.0,
+            "status": "passed" if got == it.points else "failed",
+            "output": "Pending manual grading." if got is None else f"Graded by hand: {_fmt(got)}",
             "visibility": "after_published",
-        }
-        if it.kind == "manual":
-            got = result.manual.get(it.id)
-            entry["score"] = got if got is not None else 0.0
-            entry["status"] = "passed" if got == it.points else "failed"
-            entry["output"] = (
-                "Pending manual grading." if got is None else f"Graded by hand: {_fmt(got)}"
-            )
-        else:
-            entry["score"] = scores[it.id]
-            entry["status"] = "passed" if scores[it.id] == it.points else "failed"
-            entry["output"] = item_output(result, it.id) or (
-                result.reason or "Not graded: the notebook could not be run."
-            )
-        tests.append(entry)
+            "tags": [it.question, "manual", it.id],
+        })  # fmt: skip
+    for n, entry in enumerate(tests, start=1):
+        entry["number"] = str(n)
     output = [f"Student: {result.student}"]
     if result.status != "graded":
         output.append(f"Not graded: {result.reason}")
