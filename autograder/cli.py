@@ -41,6 +41,7 @@ def _grade(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         memory_mb=args.memory,
         unsafe=args.unsafe_no_sandbox,
+        force=args.force,
     )
     try:
         grade(options)
@@ -86,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
         "a whole submission gets 15 times that",
     )
     p.add_argument("--memory", type=int, default=2048, help="memory cap per submission, MB")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="regrade every submission, even those whose result is up to date",
+    )
     p.add_argument(
         "--unsafe-no-sandbox",
         action="store_true",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.grade.batch import grade_all
+from autograder.grade.cache import ResultCache, grader_fingerprint, submission_key
 from autograder.grade.outcome import SubmissionResult
 from autograder.report.files import write_atomic
 from autograder.report.gradebook import gradebook_csv
@@ -27,6 +28,7 @@ class GradeOptions:
     timeout: float = 10.0
     memory_mb: int = 2048
     unsafe: bool = False
+    force: bool = False
 
 
 def limits_for(options: GradeOptions) -> Limits:
@@ -37,6 +39,13 @@ def limits_for(options: GradeOptions) -> Limits:
         call_timeout=options.timeout,
         submission_timeout=max(60.0, 15 * options.timeout),
     )
+
+
+def _remove_stale_temporaries(out: Path) -> None:
+    # write_atomic's temporaries are only left behind by a run that was killed mid-write.
+    if out.is_dir():
+        for tmp in out.rglob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
 
 
 def grade(options: GradeOptions) -> list[SubmissionResult]:
@@ -52,6 +61,14 @@ def grade(options: GradeOptions) -> list[SubmissionResult]:
     if options.unsafe:
         print(UNSAFE_NOTE, file=sys.stderr)
     progress = Progress(len(subs))
+    _remove_stale_temporaries(options.out)
+    limits = limits_for(options)
+    cache = ResultCache(options.out)
+    fingerprint = grader_fingerprint(limits, options.unsafe)
+    keys = {s.student: submission_key(s.path, fingerprint) for s in subs}
+    cached = {} if options.force else {
+        s.student: r for s in subs if (r := cache.get(s.student, keys[s.student])) is not None
+    }  # fmt: skip
 
     def on_result(r: SubmissionResult) -> None:
         write_atomic(options.out / "results" / f"{r.student}.json", dumps(results_json(r, rubric)))
@@ -59,16 +76,24 @@ def grade(options: GradeOptions) -> list[SubmissionResult]:
         head = [f"student: {r.student}", f"source: {r.source}", f"status: {r.status}"]
         log = [*head, f"reason: {r.reason}", f"seconds: {r.seconds}", *r.notebook_errors, *debug]
         write_atomic(options.out / "logs" / f"{r.student}.txt", "\n".join(log) + "\n")
+        cache.put(r.student, keys[r.student], r)
         progress.update(r)
 
-    results = grade_all(
-        subs,
+    for r in cached.values():
+        progress.update(r)
+    todo = [s for s in subs if s.student not in cached]
+    fresh = grade_all(
+        todo,
         runtime=runtime,
         jobs=options.jobs,
-        limits=limits_for(options),
+        limits=limits,
         unsafe=options.unsafe,
         on_result=on_result,
-    )
+    ) if todo else []  # fmt: skip
+    by_student = {**cached, **{r.student: r for r in fresh}}
+    results = [by_student[s.student] for s in subs]
+    if cached:
+        print(f"reused {len(cached)} unchanged results (--force regrades them)", file=sys.stderr)
     write_atomic(options.out / "grades.csv", gradebook_csv(results, rubric))
     print(summary_table(results, rubric))
     print(

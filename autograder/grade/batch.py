@@ -25,7 +25,19 @@ _slot = 0
 
 def _init_worker() -> None:
     global _slot
+    _die_with_parent()
     _slot = acquire_slot()
+
+
+def _die_with_parent() -> None:
+    # If the grading command is killed, its workers (and so their sandboxes) go too,
+    # instead of finishing a chunk nobody will read.
+    import ctypes
+    import signal
+
+    PR_SET_PDEATHSIG = 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _grade(chunk: list[Submission], runtime: Path, limits: Limits, unsafe: bool):

@@ -1,0 +1,63 @@
+"""Resume: a rerun reuses a submission's result when nothing that decides it changed.
+
+The key of a result hashes the notebook's bytes together with everything on the
+trusted side that can change a score: the hidden graders, the checks, the
+sandbox and worker code, the reference solution, the rubric and the limits.
+Edit any of them and every submission is regraded; ``--force`` regrades anyway.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from autograder import PACKAGE_DIR, REPO_DIR
+from autograder.grade.outcome import SubmissionResult
+from autograder.report.files import write_atomic
+from autograder.run.sandbox import Limits
+
+_DECIDING = [
+    *sorted((PACKAGE_DIR / "graders").glob("*.py")),
+    *sorted((PACKAGE_DIR / "grade").glob("*.py")),
+    *sorted((PACKAGE_DIR / "run").glob("*.py")),
+    PACKAGE_DIR / "rubric.toml",
+    REPO_DIR / "solutions" / "hw2.py",
+]
+
+
+def grader_fingerprint(limits: Limits, unsafe: bool) -> str:
+    h = hashlib.sha256()
+    for path in _DECIDING:
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    h.update(repr((limits, unsafe)).encode())
+    return h.hexdigest()
+
+
+def submission_key(notebook: Path, fingerprint: str) -> str:
+    h = hashlib.sha256(fingerprint.encode())
+    try:
+        h.update(notebook.read_bytes())
+    except OSError:
+        h.update(b"<unreadable>")
+    return h.hexdigest()
+
+
+class ResultCache:
+    """OUT/.state/<student>.json: the key and the full result of the last grading."""
+
+    def __init__(self, out: Path) -> None:
+        self.dir = out / ".state"
+
+    def get(self, student: str, key: str) -> SubmissionResult | None:
+        try:
+            data = json.loads((self.dir / f"{student}.json").read_text())
+            if data.get("key") != key:
+                return None
+            return SubmissionResult.from_json(data["result"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # missing or damaged: grade again
+
+    def put(self, student: str, key: str, result: SubmissionResult) -> None:
+        data = {"key": key, "result": result.to_json()}
+        write_atomic(self.dir / f"{student}.json", json.dumps(data, sort_keys=True))
