@@ -20,7 +20,7 @@ import numpy as np
 from autograder.grade.checks import Unusable
 from autograder.run.sandbox import ExecReport, Limits, Sandbox, SandboxDied
 
-MAX_RESTARTS = 2
+MAX_RESTARTS = 6
 DEFAULT_MAX_BYTES = 8 << 20
 
 
@@ -78,6 +78,9 @@ class Student:
         self._slot, self._limits, self._unsafe = slot, limits, unsafe
         self._sandbox: Sandbox | None = None
         self.restarts = 0
+        # Functions that already took the sandbox down: later calls fail fast instead of
+        # spending the restarts the other functions need.
+        self.fatal: dict[str, str] = {}
         self.report: ExecReport | None = None
         self.start_error: str | None = None
         self.deadline = time.monotonic() + limits.submission_timeout
@@ -117,6 +120,8 @@ class Student:
     def call(self, fn: str, *args: Any, return_args: bool = False,
              max_bytes: int = DEFAULT_MAX_BYTES) -> Reply:  # fmt: skip
         """Run ``fn(*args)`` in the sandbox on copies of ``args``."""
+        if fn in self.fatal:
+            raise StudentError(self.fatal[fn])
         if self._sandbox is None and self.restarts < MAX_RESTARTS and self.report is not None:
             self.restarts += 1
             self._boot()
@@ -143,11 +148,14 @@ class Student:
         except SandboxDied as exc:
             self._stop()
             if "timed out" in str(exc):
-                raise StudentError(
+                message = (
                     f"{fn} did not return within {self._limits.call_timeout:g} s "
                     "(an infinite loop, or far too slow)."
-                ) from None
-            raise StudentError(f"{fn} crashed the Python process ({exc}).") from None
+                )
+            else:
+                message = f"{fn} crashed the Python process ({exc})."
+            self.fatal[fn] = message
+            raise StudentError(message) from None
         if header.get("ok") is not True:
             kind = header.get("kind")
             if kind == "timeout":

@@ -1,0 +1,3 @@
+from tests.hostile import Case
+
+CASE = Case(doc="binary junk", raw=bytes(range(256)) * 64, status="unreadable", reason="not text")
