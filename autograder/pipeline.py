@@ -70,16 +70,20 @@ def grade(options: GradeOptions) -> list[SubmissionResult]:
         s.student: r for s in subs if (r := cache.get(s.student, keys[s.student])) is not None
     }  # fmt: skip
 
-    def on_result(r: SubmissionResult) -> None:
+    def write_reports(r: SubmissionResult) -> None:
         write_atomic(options.out / "results" / f"{r.student}.json", dumps(results_json(r, rubric)))
         debug = [f"{t.name}\n{t.debug}" for t in r.tests if t.debug]
         head = [f"student: {r.student}", f"source: {r.source}", f"status: {r.status}"]
         log = [*head, f"reason: {r.reason}", f"seconds: {r.seconds}", *r.notebook_errors, *debug]
         write_atomic(options.out / "logs" / f"{r.student}.txt", "\n".join(log) + "\n")
-        cache.put(r.student, keys[r.student], r)
+
+    def on_result(r: SubmissionResult) -> None:
+        write_reports(r)
+        cache.put(r.student, keys[r.student], r)  # last: a result counts once its reports exist
         progress.update(r)
 
     for r in cached.values():
+        write_reports(r)  # a run killed mid-way may have left them behind their state
         progress.update(r)
     todo = [s for s in subs if s.student not in cached]
     fresh = grade_all(
