@@ -24,6 +24,8 @@ def _release(args: argparse.Namespace) -> int:
 
 def _grade(args: argparse.Namespace) -> int:
     from autograder.pipeline import GradeOptions, grade
+    from autograder.report.lms import RosterError
+    from autograder.report.manual import ManualGradesError
     from autograder.run.sandbox import SandboxUnavailable
     from autograder.submissions import SubmissionError
 
@@ -42,10 +44,11 @@ def _grade(args: argparse.Namespace) -> int:
         memory_mb=args.memory,
         unsafe=args.unsafe_no_sandbox,
         force=args.force,
+        roster=Path(args.roster) if args.roster else None,
     )
     try:
         grade(options)
-    except SubmissionError as exc:
+    except (SubmissionError, ManualGradesError, RosterError) as exc:
         raise UsageError(str(exc)) from None
     except SandboxUnavailable as exc:
         raise UsageError(
@@ -87,6 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
         "a whole submission gets 15 times that",
     )
     p.add_argument("--memory", type=int, default=2048, help="memory cap per submission, MB")
+    p.add_argument(
+        "--roster",
+        help="CSV with columns student, lms_id, name: also write OUT/lms.csv for the LMS",
+    )
     p.add_argument(
         "--force",
         action="store_true",

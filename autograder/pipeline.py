@@ -12,6 +12,8 @@ from autograder.grade.cache import ResultCache, grader_fingerprint, submission_k
 from autograder.grade.outcome import SubmissionResult
 from autograder.report.files import write_atomic
 from autograder.report.gradebook import gradebook_csv
+from autograder.report.lms import lms_csv, read_roster
+from autograder.report.manual import read_manual, write_manual_template
 from autograder.report.results_json import UNSAFE_NOTE, dumps, results_json
 from autograder.report.summary import Progress, summary_table
 from autograder.rubric import load_rubric
@@ -29,6 +31,7 @@ class GradeOptions:
     memory_mb: int = 2048
     unsafe: bool = False
     force: bool = False
+    roster: Path | None = None
 
 
 def limits_for(options: GradeOptions) -> Limits:
@@ -51,11 +54,17 @@ def _remove_stale_temporaries(out: Path) -> None:
 def grade(options: GradeOptions) -> list[SubmissionResult]:
     """Grade every submission; writes OUT/results/*.json, OUT/logs/*.txt and OUT/grades.csv.
 
-    Raises SubmissionError (bad SUBMISSION arguments) or SandboxUnavailable before
-    anything is written.
+    Also keeps OUT/manual.csv (the manual-grades template, merged back in on a rerun)
+    and, with a roster, writes OUT/lms.csv. Raises SubmissionError (bad SUBMISSION
+    arguments), ManualGradesError, RosterError or SandboxUnavailable before anything
+    is written.
     """
     rubric = load_rubric()
     subs = discover(options.submissions, rubric.assignment)
+    students = [s.student for s in subs]
+    manual_path = options.out / "manual.csv"
+    manual = read_manual(manual_path, rubric, set(students))
+    roster = read_roster(options.roster) if options.roster else None
     runtime = default_runtime()
     check_sandbox(runtime, unsafe=options.unsafe)
     if options.unsafe:
@@ -71,6 +80,7 @@ def grade(options: GradeOptions) -> list[SubmissionResult]:
     }  # fmt: skip
 
     def write_reports(r: SubmissionResult) -> None:
+        r.manual = manual.get(r.student, {})
         write_atomic(options.out / "results" / f"{r.student}.json", dumps(results_json(r, rubric)))
         debug = [f"{t.name}\n{t.debug}" for t in r.tests if t.debug]
         head = [f"student: {r.student}", f"source: {r.source}", f"status: {r.status}"]
@@ -98,7 +108,10 @@ def grade(options: GradeOptions) -> list[SubmissionResult]:
     results = [by_student[s.student] for s in subs]
     if cached:
         print(f"reused {len(cached)} unchanged results (--force regrades them)", file=sys.stderr)
+    write_manual_template(manual_path, rubric, students, manual)
     write_atomic(options.out / "grades.csv", gradebook_csv(results, rubric))
+    if roster is not None:
+        write_atomic(options.out / "lms.csv", lms_csv(results, rubric, roster))
     print(summary_table(results, rubric))
     print(
         f"\nwrote {options.out / 'grades.csv'} and {len(results)} results in {options.out}/results/"

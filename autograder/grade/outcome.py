@@ -14,6 +14,8 @@ Status = Literal["graded", "unreadable", "failed"]
 class TestOutcome:
     """One hidden grader test run against one submission."""
 
+    __test__ = False  # a result record, not a pytest test class
+
     item: str
     name: str
     weight: float
