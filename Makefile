@@ -7,7 +7,7 @@ SUBMISSIONS ?= examples/submissions
 OUT ?= out
 GRADE_ARGS ?=
 
-.PHONY: all setup release grade test test-fast lint format clean
+.PHONY: all setup release grade test test-fast lint format clean nbgrader-course otter gradescope
 
 all: grade
 
@@ -27,6 +27,18 @@ test: setup
 
 test-fast: setup
 	$(PY) -m pytest -n 2 --dist loadfile -m "not slow" tests
+
+# Integrations: an nbgrader course, an otter-assign master notebook, a Gradescope zip.
+DEST ?= out/nbgrader-course
+OTTER_DEST ?= out/otter
+nbgrader-course: setup
+	$(PY) -m autograder.integrations.nbgrader_course $(DEST) --generate
+
+otter: setup
+	$(PY) -m autograder.integrations.otter_assign $(OTTER_DEST) --assign
+
+gradescope: setup
+	$(PY) -m autograder.integrations.gradescope out/gradescope
 
 lint: setup
 	$(PY) -m ruff check . && $(PY) -m ruff format --check .

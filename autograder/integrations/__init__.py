@@ -1,0 +1,29 @@
+"""Integrations: run this assignment inside nbgrader and otter-grader courses, and on Gradescope.
+
+Each module writes a ready-to-use folder (or zip) from the single source,
+``solutions/hw2_instructor.ipynb``, and has a ``main(argv)`` entry::
+
+    python -m autograder.integrations.nbgrader_course DEST   # an nbgrader course folder
+    python -m autograder.integrations.otter_assign DEST      # an otter-assign master notebook
+    python -m autograder.integrations.gradescope OUT_DIR     # OUT_DIR/autograder.zip
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+
+def venv_env(extra_path: Path | None = None) -> dict[str, str]:
+    """The environment for running the venv's command-line tools (nbgrader, otter).
+
+    nbgrader's ``generate_assignment`` runs ``alembic`` from PATH, so the venv's bin/
+    (the folder of the running interpreter) goes first.
+    """
+    env = dict(os.environ)
+    bins = [str(Path(sys.executable).parent)]
+    if extra_path:
+        bins.insert(0, str(extra_path))
+    env["PATH"] = os.pathsep.join([*bins, env.get("PATH", "")])
+    return env

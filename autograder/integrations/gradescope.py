@@ -1,0 +1,214 @@
+"""A Gradescope autograder zip that runs our sandboxed grader.
+
+    python -m autograder.integrations.gradescope OUT_DIR        # writes OUT_DIR/autograder.zip
+
+The zip unpacks into Gradescope's ``/autograder/source``:
+
+    setup.sh                 Gradescope runs it once, as root, to build the image:
+                             python3-venv, then scripts/setup.sh (bubblewrap, the venv,
+                             the sandbox runtime)
+    run_autograder           Gradescope runs it per submission: it calls
+                             ``python -m autograder.integrations.gradescope --run``
+    autograder/              the grader package (hidden graders included)
+    solutions/hw2.py         the reference the graders compare against
+    requirements*.txt, scripts/setup.sh, pyproject.toml
+
+Per submission, ``--run`` picks the notebook in ``$AUTOGRADER_ROOT/submission/``
+(default root ``/autograder``; ``hw2.ipynb`` if there are several), grades it with
+``python -m autograder grade NOTEBOOK --out TMP --no-pdf`` (in the bubblewrap sandbox),
+and copies ``TMP/results/<student>.json`` to ``$AUTOGRADER_ROOT/results/results.json``:
+Gradescope's format, one test per hidden grader check with ``after_published``
+visibility, feedback that never contains grader code or reference values, and a top-level
+``score``. Anything that goes wrong still leaves a valid results.json (score 0, the reason).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+from autograder import REPO_DIR
+from autograder.rubric import load_rubric
+
+ZIP_NAME = "autograder.zip"
+# Repo files the zip carries (folders are walked for *.py, *.toml, *.ini).
+FILES = (
+    "requirements.txt",
+    "requirements-sandbox.txt",
+    "pyproject.toml",
+    "scripts/setup.sh",
+    "solutions/hw2.py",
+)
+PACKAGE_SUFFIXES = (".py", ".toml", ".ini")
+GRADE_TIMEOUT = 540  # seconds: below Gradescope's default 10-minute limit
+
+SETUP_SH = """\
+#!/usr/bin/env bash
+# Gradescope runs this once, as root, while building the autograder image.
+# Set AUTOGRADER_SKIP_APT=1 to skip apt-get (the packages are then expected to be present).
+set -euo pipefail
+SOURCE=$(cd "$(dirname "$0")" && pwd)
+if [[ ${AUTOGRADER_SKIP_APT:-0} != 1 && $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+  if ! dpkg-query -W -f='${Status}' python3-venv 2>/dev/null | grep -q "install ok installed"; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+  fi
+fi
+# bubblewrap and the other Debian packages, the venv .venv, the sandbox runtime:
+PYTHON=${PYTHON:-/usr/bin/python3} bash "$SOURCE/scripts/setup.sh"
+"""
+
+RUN_AUTOGRADER = """\
+#!/usr/bin/env bash
+# Gradescope runs this for every submission (as /autograder/run_autograder).
+# AUTOGRADER_ROOT (default /autograder) holds source/, submission/ and results/.
+ROOT=${AUTOGRADER_ROOT:-/autograder}
+cd "$ROOT/source" || exit 1
+PY=${AUTOGRADER_PYTHON:-$ROOT/source/.venv/bin/python}
+exec "$PY" -m autograder.integrations.gradescope --run
+"""
+
+
+# -- building the zip ------------------------------------------------------------------
+
+
+def _entries(repo: Path) -> list[tuple[str, bytes, int]]:
+    """(name in the zip, bytes, mode) for every file, sorted by name."""
+    out = [
+        ("setup.sh", SETUP_SH.encode(), 0o755),
+        ("run_autograder", RUN_AUTOGRADER.encode(), 0o755),
+    ]
+    for name in FILES:
+        mode = 0o755 if name.endswith(".sh") else 0o644
+        out.append((name, (repo / name).read_bytes(), mode))
+    package = repo / "autograder"
+    for path in sorted(package.rglob("*")):
+        if path.is_file() and path.suffix in PACKAGE_SUFFIXES and "__pycache__" not in path.parts:
+            out.append((path.relative_to(repo).as_posix(), path.read_bytes(), 0o644))
+    return sorted(out)
+
+
+def build_zip(out_dir: Path, repo: Path = REPO_DIR) -> Path:
+    """Write OUT_DIR/autograder.zip (deterministic: fixed dates, sorted names) and return it."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    dest = out_dir / ZIP_NAME
+    tmp = dest.with_suffix(".zip.tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data, mode in _entries(repo):
+            info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+            info.external_attr = (0o100000 | mode) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, data)
+    os.replace(tmp, dest)
+    return dest
+
+
+# -- running on Gradescope -------------------------------------------------------------
+
+
+def _failure(reason: str) -> dict:
+    """A valid results.json when the submission could not be graded at all."""
+    rubric = load_rubric()
+    tests = [
+        {
+            "name": f"{it.id}: not graded",
+            "number": str(n),
+            "score": 0.0,
+            "max_score": it.points,
+            "status": "failed",
+            "output": f"Not graded: {reason}",
+            "visibility": "after_published",
+            "tags": [it.question, "auto", it.id],
+        }
+        for n, it in enumerate(rubric.auto, start=1)
+    ]
+    return {
+        "score": 0.0,
+        "output": f"Not graded: {reason}",
+        "output_format": "text",
+        "visibility": "after_published",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+    }
+
+
+def pick_notebook(submission: Path, assignment: str) -> Path | None:
+    """The submitted notebook: <assignment>.ipynb if present, else the first by name."""
+    found = sorted(
+        p
+        for p in submission.rglob("*.ipynb")
+        if p.is_file() and ".ipynb_checkpoints" not in p.parts and not p.name.startswith(".")
+    )
+    exact = [p for p in found if p.name == f"{assignment}.ipynb"]
+    return (exact or found or [None])[0]
+
+
+def run_autograder(root: Path) -> dict:
+    """Grade the notebook in ROOT/submission; write and return ROOT/results/results.json."""
+    root = Path(root)
+    results = root / "results" / "results.json"
+    results.parent.mkdir(parents=True, exist_ok=True)
+    notebook = pick_notebook(root / "submission", load_rubric().assignment)
+    if notebook is None:
+        data = _failure("no Jupyter notebook (.ipynb) in your submission; upload hw2.ipynb.")
+    else:
+        with tempfile.TemporaryDirectory(prefix="hw2-gradescope-") as tmp:
+            # The student id is the file stem: a fixed one, whatever the upload was called.
+            nb = Path(tmp) / "in" / "submission.ipynb"
+            nb.parent.mkdir()
+            shutil.copyfile(notebook, nb)
+            out = Path(tmp) / "out"
+            cmd = [sys.executable, "-m", "autograder", "grade", str(nb), "--out", str(out)]
+            cmd += ["--no-pdf", "--jobs", "1"]
+            try:
+                p = subprocess.run(
+                    cmd, cwd=REPO_DIR, capture_output=True, text=True, timeout=GRADE_TIMEOUT
+                )
+                # Instructor-only: Gradescope shows stdout to students only if told to.
+                print(p.stdout[-4000:], p.stderr[-4000:], sep="\n")
+                produced = out / "results" / "submission.json"
+                if produced.exists():
+                    data = json.loads(produced.read_text(encoding="utf-8"))
+                else:
+                    data = _failure("the autograder could not run; please tell your instructor.")
+            except subprocess.TimeoutExpired:
+                data = _failure("grading took too long; please tell your instructor.")
+    tmp_results = results.with_suffix(".json.tmp")
+    tmp_results.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp_results, results)
+    return data
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m autograder.integrations.gradescope",
+        description="Build the Gradescope autograder zip (or, with --run, grade on Gradescope).",
+    )
+    parser.add_argument("out_dir", nargs="?", metavar="OUT_DIR", help="where to write the zip")
+    parser.add_argument(
+        "--run",
+        action="store_true",
+        help="grade $AUTOGRADER_ROOT/submission (default root /autograder); run_autograder's job",
+    )
+    args = parser.parse_args(argv)
+    if args.run:
+        data = run_autograder(Path(os.environ.get("AUTOGRADER_ROOT", "/autograder")))
+        print(f"score: {data['score']}")
+        return 0
+    if not args.out_dir:
+        parser.error("OUT_DIR is required (or --run)")
+    print(f"wrote {build_zip(Path(args.out_dir))}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

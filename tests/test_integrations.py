@@ -1,0 +1,353 @@
+"""The nbgrader, otter-grader and Gradescope integrations, each run with the real tool."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+from mutations import MUTATIONS
+from notebooks import (
+    FUNCTIONS,
+    INSTRUCTOR_NB,
+    ITEMS,
+    MANUAL,
+    REPO,
+    STUDENT_NB,
+    by_grade_id,
+    read,
+    solution_bodies,
+)
+
+from autograder.integrations import gradescope, nbgrader_course, otter_assign
+
+sys.path.insert(0, str(REPO / "examples"))
+from build_examples import TYPICAL_MISTAKES, solutions
+
+EXAMPLES = REPO / "examples" / "submissions"
+AUTO_SOURCES = {k: v for k, v in solutions().items() if k in FUNCTIONS}
+# A second buggy submission: three mistakes in unrelated functions (and their callers).
+_BY_ID = {mid: (fn, src) for mid, fn, src, _ in MUTATIONS}
+MUTATED = dict(_BY_ID[m] for m in ("one_sided_difference", "gd_sign_flip", "train_in_place"))
+
+
+def our_grades(*submissions: Path, out: Path) -> dict[str, dict[str, float]]:
+    """Grade with our sandboxed grader; student → rubric item → score, from grades.csv."""
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "autograder",
+            "grade",
+            *map(str, submissions),
+            "--out",
+            str(out),
+            "--no-pdf",
+            "--jobs",
+            "2",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert p.returncode == 0, p.stdout + p.stderr
+    with open(out / "grades.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    return {r["student"]: {fn: float(r[fn]) for fn in FUNCTIONS} for r in rows}
+
+
+def full(score: float, max_score: float) -> bool:
+    return math.isclose(score, max_score, rel_tol=1e-6, abs_tol=1e-4)
+
+
+def _sans_checksum(cell) -> dict:
+    meta = dict(cell.metadata)
+    nbg = {k: v for k, v in meta.pop("nbgrader", {}).items() if k not in ("checksum", "cell_type")}
+    return {"type": cell.cell_type, "id": cell.get("id"), "source": cell.source, "meta": meta,
+            "nbgrader": nbg}  # fmt: skip
+
+
+# -- nbgrader --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def nbgrader_course_dir(tmp_path_factory) -> Path:
+    course = nbgrader_course.write_course(tmp_path_factory.mktemp("course"))
+    p = nbgrader_course.nbgrader(course, "generate_assignment", "hw2", "--force", timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    return course
+
+
+def test_nbgrader_course_folder_layout(tmp_path: Path):
+    assert nbgrader_course.main([str(tmp_path / "c")]) == 0
+    config = (tmp_path / "c" / "nbgrader_config.py").read_text()
+    assert 'db_assignments = [dict(name="hw2")]' in config
+    assert 'begin_solution_delimeter = "BEGIN SOLUTION"' in config
+    compile(config, "nbgrader_config.py", "exec")
+    source = read(tmp_path / "c" / "source" / "hw2" / "hw2.ipynb")
+    assert [c.source for c in source.cells] == [c.source for c in read(INSTRUCTOR_NB).cells]
+
+
+@pytest.mark.slow
+def test_nbgrader_generate_assignment_equals_our_release(nbgrader_course_dir: Path):
+    theirs = read(nbgrader_course_dir / "release" / "hw2" / "hw2.ipynb")
+    ours = read(STUDENT_NB)
+    assert [_sans_checksum(c) for c in theirs.cells] == [_sans_checksum(c) for c in ours.cells]
+    assert theirs.metadata == ours.metadata
+    # nbgrader did add its checksums to the graded cells (the comparison ignored them).
+    graded = [c for c in theirs.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    assert graded and all("checksum" in c.metadata["nbgrader"] for c in graded)
+
+
+@pytest.mark.slow
+def test_nbgrader_autograde_agrees_with_our_grader(nbgrader_course_dir: Path, tmp_path: Path):
+    from nbgrader.api import Gradebook
+
+    course = nbgrader_course_dir
+    students = ("correct", "stub", "typical_mistakes")
+    for s in students:
+        (course / "submitted" / s / "hw2").mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(EXAMPLES / f"{s}.ipynb", course / "submitted" / s / "hw2" / "hw2.ipynb")
+    p = nbgrader_course.nbgrader(course, "autograde", "hw2", "--force", timeout=600)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+    # Our grader on nbgrader's tree gives exactly what it gives on a flat folder.
+    from_tree = our_grades(course / "submitted", out=tmp_path / "tree")
+    assert from_tree == our_grades(*(EXAMPLES / f"{s}.ipynb" for s in students), out=tmp_path / "f")
+    assert sorted(from_tree) == sorted(students)
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        theirs = {
+            s: {
+                g.name.removeprefix("check_"): (g.auto_score, g.max_score)
+                for g in gb.find_submission_notebook("hw2", "hw2", s).grades
+                if g.name.startswith("check_")
+            }
+            for s in students
+        }
+    for s in students:
+        assert sorted(theirs[s]) == sorted(FUNCTIONS)
+        nbgrader_full = {fn for fn, (got, top) in theirs[s].items() if full(got, top)}
+        ours_full = {fn for fn in FUNCTIONS if full(from_tree[s][fn], theirs[s][fn][1])}
+        assert nbgrader_full == ours_full, s
+    assert len(nbgrader_full) < len(FUNCTIONS)  # typical_mistakes: something did fail
+    assert all(full(*theirs["correct"][fn]) for fn in FUNCTIONS)
+    assert not any(got for got, _ in theirs["stub"].values())
+
+
+# -- otter-grader ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def otter_dist(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("otter")
+    assert otter_assign.main([str(folder)]) == 0
+    otter_assign.assign(folder / "hw2.ipynb", folder / "dist")
+    return folder / "dist"
+
+
+def test_otter_master_notebook_structure():
+    master = otter_assign.master_notebook()
+    raws = [c.source for c in master.cells if c.cell_type == "raw"]
+    assert raws[0].startswith("# ASSIGNMENT CONFIG\n")
+    questions = [re.search(r"name: (\w+)", r).group(1) for r in raws if "BEGIN QUESTION" in r]
+    assert questions == MANUAL + FUNCTIONS  # one per written answer, one per function
+    for block in ("QUESTION", "SOLUTION", "TESTS"):
+        begins = sum(r.startswith(f"# BEGIN {block}") for r in raws)
+        assert begins == sum(r.startswith(f"# END {block}") for r in raws) > 0
+    code = "\n".join(c.source for c in master.cells if c.cell_type == "code")
+    assert "### BEGIN SOLUTION" not in code and code.count("    # BEGIN SOLUTION") == len(FUNCTIONS)
+    # Every hidden grader has its otter counterpart, weighted as in results.json.
+    graders = otter_assign.grader_tests()
+    for name in graders:
+        assert f"def test_{name.removeprefix('test_')}(" in code, name
+    with pytest.raises(ValueError, match="do not match the graders"):
+        otter_assign.question_points("backward", 0.75, ["test_backward_batch"])
+    pts = otter_assign.question_points(
+        "sigmoid", 0.25, ["test_sigmoid_values", "test_sigmoid_extremes"]
+    )
+    assert pts == pytest.approx([0.0, 0.25 * 2 / 3, 0.25 / 3])
+
+
+def test_otter_hidden_tests_pass_on_the_reference_and_fail_on_mistakes():
+    """Each hidden test runs (here, in-process) against the solutions and against a bug."""
+    ref = otter_assign.load_reference()
+    env: dict = {}
+    exec("import math\nimport numpy as np", env)
+    for name in dir(ref):
+        env.setdefault(name, getattr(ref, name))
+    tests = otter_assign.hidden_tests(ref)
+    for cases in tests.values():
+        for name, body in cases:
+            ns: dict = {}
+            exec(otter_assign.hidden_test(name, body).split("\n", 1)[1], ns)
+            func = ns[f"test_{name.removeprefix('test_')}"]
+            func(**{p: env[p] for p in func.__code__.co_varnames[: func.__code__.co_argcount]})
+    bad = dict(env, max_stable_lr=lambda a, b: 1.0 / max(a, b))
+    ns = {}
+    ((name, body),) = tests["max_stable_lr"]
+    exec(otter_assign.hidden_test(name, body).split("\n", 1)[1], ns)
+    with pytest.raises(AssertionError, match="does not match"):
+        ns["test_max_stable_lr"](max_stable_lr=bad["max_stable_lr"])
+
+
+@pytest.mark.slow
+def test_otter_student_notebook_has_no_solution(otter_dist: Path):
+    student_path = otter_dist / "student" / "hw2.ipynb"
+    text = student_path.read_text(encoding="utf-8")
+    instructor = read(INSTRUCTOR_NB)
+    leaked = [
+        line.strip()
+        for body in solution_bodies(instructor).values()
+        for line in body
+        if len(line.strip()) > 12 and line.strip() in text
+    ]
+    assert not leaked
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "Model answer", "# HIDDEN", "def as_array"):
+        assert marker not in text, marker
+    for gid in MANUAL:
+        for sentence in by_grade_id(instructor)[gid].source.split(". "):
+            if len(sentence) > 40:
+                assert json.dumps(sentence)[1:-1] not in text, sentence
+    # The answer cells are stubs that still define each function.
+    cells = otter_assign.answer_cells(read(student_path))
+    for fn in FUNCTIONS:
+        assert cells[fn].source.rstrip().endswith("..."), fn
+    # The hidden tests are in the autograder zip only.
+    (zip_path,) = (otter_dist / "autograder").glob("hw2-autograder_*.zip")
+    with zipfile.ZipFile(zip_path) as zf:
+        backward = zf.read("tests/backward.py").decode()
+    assert "hidden=True" in backward and "def test_backward_batch(" in backward
+
+
+@pytest.mark.slow
+def test_otter_run_agrees_with_our_grader(otter_dist: Path, tmp_path: Path):
+    student = read(otter_dist / "student" / "hw2.ipynb")
+    (zip_path,) = (otter_dist / "autograder").glob("hw2-autograder_*.zip")
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for name, answers in {
+        "correct": AUTO_SOURCES,
+        "typical_mistakes": {**AUTO_SOURCES, **TYPICAL_MISTAKES},
+        "mutated": {**AUTO_SOURCES, **MUTATED},
+    }.items():
+        nbformat.write(otter_assign.fill(student, answers), subs / f"{name}.ipynb")
+    ours = our_grades(subs, out=tmp_path / "ours")
+    for nb in sorted(subs.glob("*.ipynb")):
+        out = tmp_path / "otter" / nb.stem
+        out.mkdir(parents=True)
+        # otter run has no timeout of its own.
+        p = otter_assign.otter("run", "-a", str(zip_path), "-o", str(out), str(nb), cwd=tmp_path)
+        assert p.returncode == 0, p.stdout + p.stderr
+        tests = json.loads((out / "results.json").read_text())["tests"]
+        theirs = {t["name"]: (t["score"], t["max_score"]) for t in tests if t["name"] in FUNCTIONS}
+        assert sorted(theirs) == sorted(FUNCTIONS), nb.stem
+        for fn, (got, top) in theirs.items():
+            assert full(got, top) == full(ours[nb.stem][fn], top), (nb.stem, fn, got)
+            assert got == pytest.approx(ours[nb.stem][fn], abs=1e-4), (nb.stem, fn)
+    assert all(v > 0 for v in ours["correct"].values())
+    wrong = {s: {fn for fn, v in ours[s].items() if v < ITEMS[fn]["points"] - 1e-4} for s in ours}
+    assert wrong["correct"] == set()
+    assert {"backward", "squared_error", "max_stable_lr", "train"} <= wrong["typical_mistakes"]
+    assert {"numerical_gradient", "gd_step", "gd_trajectory", "train"} <= wrong["mutated"]
+
+
+# -- Gradescope ------------------------------------------------------------------------
+
+ALLOWED_VISIBILITY = {"hidden", "after_due_date", "after_published", "visible"}
+
+
+def test_gradescope_zip_contents_and_determinism(tmp_path: Path):
+    first = gradescope.build_zip(tmp_path / "a").read_bytes()
+    assert gradescope.main([str(tmp_path / "b")]) == 0
+    assert (tmp_path / "b" / "autograder.zip").read_bytes() == first
+    with zipfile.ZipFile(tmp_path / "b" / "autograder.zip") as zf:
+        names = set(zf.namelist())
+        modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in zf.infolist()}
+    needed = {"setup.sh", "run_autograder", "scripts/setup.sh", "solutions/hw2.py",
+              "requirements.txt", "requirements-sandbox.txt", "autograder/__main__.py",
+              "autograder/rubric.toml", "autograder/graders/conftest.py",
+              "autograder/graders/pytest.ini", "autograder/integrations/gradescope.py"}  # fmt: skip
+    assert needed <= names, needed - names
+    assert modes["run_autograder"] == modes["setup.sh"] == 0o755
+    assert not any("__pycache__" in n or n.endswith(".ipynb") for n in names)
+
+
+def _check_results_spec(data: dict) -> None:
+    assert isinstance(data["score"], int | float)
+    assert data.get("visibility", "visible") in ALLOWED_VISIBILITY
+    assert data.get("stdout_visibility", "visible") in ALLOWED_VISIBILITY
+    assert data["tests"]
+    for t in data["tests"]:
+        assert isinstance(t["name"], str) and t["name"]
+        assert isinstance(t["score"], int | float) and isinstance(t["max_score"], int | float)
+        assert 0 <= t["score"] <= t["max_score"] + 1e-9
+        assert isinstance(t["output"], str)
+        assert t["visibility"] in ALLOWED_VISIBILITY
+        assert t.get("status", "passed") in ("passed", "failed")
+    auto = sum(t["score"] for t in data["tests"] if "auto" in t.get("tags", ["auto"]))
+    assert data["score"] == pytest.approx(auto, abs=1e-6)
+
+
+@pytest.mark.slow
+def test_gradescope_autograder_runs_our_sandboxed_grader(tmp_path: Path):
+    zip_path = gradescope.build_zip(tmp_path / "build")
+    root = tmp_path / "autograder"
+    for d in ("source", "submission", "results"):
+        (root / d).mkdir(parents=True)
+    with zipfile.ZipFile(zip_path) as zf:
+        zf.extractall(root / "source")
+    for name in ("setup.sh", "run_autograder", "scripts/setup.sh"):
+        os.chmod(root / "source" / name, 0o755)
+    # Gradescope's image build: the apt step is skipped (packages present here) and the
+    # project venv is this repo's (a symlink; its requirements stamp matches, so
+    # scripts/setup.sh installs nothing). The sandbox runtime is the one already built.
+    (root / "source" / ".venv").symlink_to(REPO / ".venv")
+    env = dict(os.environ, AUTOGRADER_ROOT=str(root), AUTOGRADER_SKIP_APT="1")
+    p = subprocess.run(["bash", str(root / "source" / "setup.sh")], env=env, capture_output=True,
+                       text=True, timeout=300)  # fmt: skip
+    assert p.returncode == 0, p.stdout + p.stderr
+    shutil.copy(root / "source" / "run_autograder", root / "run_autograder")  # as Gradescope does
+
+    hidden_sources = [
+        (REPO / "autograder" / "graders" / f).read_text() for f in ("test_part1_network.py",
+                                                                   "test_part2_descent.py")
+    ]  # fmt: skip
+    scores = {}
+    for name in ("correct", "typical_mistakes", "none"):
+        for old in (root / "submission").iterdir():
+            old.unlink()
+        if name != "none":
+            shutil.copyfile(EXAMPLES / f"{name}.ipynb", root / "submission" / "hw2.ipynb")
+        (root / "results" / "results.json").unlink(missing_ok=True)
+        p = subprocess.run([str(root / "run_autograder")], env=env, capture_output=True,
+                           text=True, timeout=300, cwd=tmp_path)  # fmt: skip
+        assert p.returncode == 0, p.stdout + p.stderr
+        text = (root / "results" / "results.json").read_text(encoding="utf-8")
+        data = json.loads(text)
+        _check_results_spec(data)
+        for secret in ("def test_", "expect_close", "ref.", "@item(", "rng.normal"):
+            assert secret not in text, secret
+        # No line of hidden grader code appears in the feedback either.
+        code_lines = {ln.strip() for src in hidden_sources for ln in src.splitlines()}
+        outputs = [t["output"] for t in data["tests"]] + [data["output"]]
+        assert not any(
+            ln in out for out in outputs for ln in code_lines if len(ln) > 25 and "(" in ln
+        )
+        scores[name] = data
+    assert scores["correct"]["score"] == 4.0
+    assert all(t["visibility"] == "after_published" for t in scores["correct"]["tests"])
+    assert scores["typical_mistakes"]["score"] == pytest.approx(2.6875)
+    failed = [t for t in scores["typical_mistakes"]["tests"] if t["status"] == "failed"]
+    assert any("factor 2" in t["output"] for t in failed)
+    assert scores["none"]["score"] == 0 and "no Jupyter notebook" in scores["none"]["output"]
