@@ -7,7 +7,7 @@ SUBMISSIONS ?= examples/submissions
 OUT ?= out
 GRADE_ARGS ?=
 
-.PHONY: all setup release grade test test-fast lint format clean nbgrader-course otter gradescope
+.PHONY: all setup release grade test test-fast lint format clean nbgrader-course otter gradescope pdf docs
 
 all: grade
 
@@ -27,6 +27,15 @@ test: setup
 
 test-fast: setup
 	$(PY) -m pytest -n 2 --dist loadfile -m "not slow" tests
+
+# A student's own PDF export (no grading): make pdf NB=path/to/hw2.ipynb [PDF=out.pdf]
+pdf: setup
+	@test -n "$(NB)" || { echo "usage: make pdf NB=path/to/notebook.ipynb [PDF=dest.pdf]" >&2; exit 2; }
+	$(PY) -m autograder.report.pdf $(NB) $(PDF)
+
+# The README's picture: page 1 of the graded PDF of the typical_mistakes example.
+docs: setup
+	$(PY) -m autograder.report.pdf --example-page docs/graded-page.png
 
 # Integrations: an nbgrader course, an otter-assign master notebook, a Gradescope zip.
 DEST ?= out/nbgrader-course

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import hashlib
+import io
+import json
 import os
 import sys
 from dataclasses import dataclass
@@ -16,7 +20,7 @@ from autograder.report.lms import lms_csv, read_roster
 from autograder.report.manual import read_manual, write_manual_template
 from autograder.report.results_json import UNSAFE_NOTE, dumps, results_json
 from autograder.report.summary import Progress, summary_table
-from autograder.rubric import load_rubric
+from autograder.rubric import Rubric, load_rubric
 from autograder.run.sandbox import Limits, check_sandbox, default_runtime
 from autograder.submissions import discover
 
@@ -49,6 +53,70 @@ def _remove_stale_temporaries(out: Path) -> None:
     if out.is_dir():
         for tmp in out.rglob(".*.tmp"):
             tmp.unlink(missing_ok=True)
+
+
+def _write_pdfs(
+    results: list[SubmissionResult], rubric: Rubric, options: GradeOptions, keys: dict[str, str]
+) -> None:
+    """Render OUT/pdf/<student>.pdf, skipping those whose inputs are unchanged since the last run.
+
+    A PDF depends on the notebook and the grading (both in the result's key) and on the
+    manual grades; OUT/pdf/status.csv records for every student whether it was produced.
+    """
+    from autograder.report.pdf import render_graded_pdfs
+
+    pdf_dir, state = options.out / "pdf", options.out / ".state"
+    status_path = pdf_dir / "status.csv"
+    previous = _read_status(status_path)
+
+    def pdf_key(r: SubmissionResult) -> str:
+        manual = json.dumps(r.manual, sort_keys=True)
+        return hashlib.sha256(f"{keys[r.student]}|{manual}".encode()).hexdigest()
+
+    def fresh(r: SubmissionResult) -> bool:
+        key_file = state / f"{r.student}.pdf.key"
+        return (
+            not options.force
+            and (pdf_dir / f"{r.student}.pdf").exists()
+            and key_file.exists()
+            and key_file.read_text() == pdf_key(r)
+            and r.student in previous
+        )
+
+    todo = [r for r in results if not fresh(r)]
+    rows = {
+        r.student: previous[r.student]
+        for r in results
+        if r.student not in {t.student for t in todo}
+    }
+    if todo:
+        print(f"rendering {len(todo)} graded PDFs …", file=sys.stderr)
+    for outcome in render_graded_pdfs(todo, rubric, options.out, options.jobs) if todo else []:
+        rows[outcome.student] = [
+            outcome.student,
+            "yes" if outcome.produced else "no",
+            outcome.degraded,
+            outcome.reason,
+        ]
+        if outcome.produced:
+            r = next(r for r in todo if r.student == outcome.student)
+            write_atomic(state / f"{r.student}.pdf.key", pdf_key(r))
+        if not outcome.produced or outcome.degraded:
+            what = "not produced" if not outcome.produced else f"degraded ({outcome.degraded})"
+            print(f"PDF for {outcome.student}: {what}: {outcome.reason}", file=sys.stderr)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["student", "produced", "degraded", "reason"])
+    w.writerows(rows[s] for s in sorted(rows))
+    write_atomic(status_path, buf.getvalue())
+
+
+def _read_status(path: Path) -> dict[str, list[str]]:
+    try:
+        rows = list(csv.reader(io.StringIO(path.read_text())))
+    except OSError:
+        return {}
+    return {r[0]: r for r in rows[1:] if len(r) == 4 and r[1] == "yes"}
 
 
 def grade(options: GradeOptions) -> list[SubmissionResult]:
@@ -108,6 +176,8 @@ def grade(options: GradeOptions) -> list[SubmissionResult]:
     results = [by_student[s.student] for s in subs]
     if cached:
         print(f"reused {len(cached)} unchanged results (--force regrades them)", file=sys.stderr)
+    if options.pdf:
+        _write_pdfs(results, rubric, options, keys)
     write_manual_template(manual_path, rubric, students, manual)
     write_atomic(options.out / "grades.csv", gradebook_csv(results, rubric))
     if roster is not None:

@@ -1,0 +1,128 @@
+"""PDF benchmark: plain `jupyter nbconvert --to pdf` vs our export and graded PDFs, side by side.
+
+    .venv/bin/python bench/pdf_bench.py [--copies 2] [--rounds 1]
+
+The three example submissions are executed first (so they carry their plots),
+copied to make ``3 × copies`` notebooks and graded. Then, notebook by notebook
+and interleaved (so a busy machine hurts all three alike):
+plain nbconvert (a fresh CLI process, as a student runs it), export_pdf and
+render_graded_pdf (in this process). Finally render_graded_pdfs over all of
+them with jobs=1 and jobs=2. Writes bench/pdf_results.json and prints a table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from autograder.grade.batch import grade_all  # noqa: E402
+from autograder.report.pdf import export_pdf, render_graded_pdf, render_graded_pdfs  # noqa: E402
+from autograder.rubric import load_rubric  # noqa: E402
+from autograder.run.sandbox import Limits, default_runtime  # noqa: E402
+from autograder.submissions import discover  # noqa: E402
+
+JUPYTER = REPO / ".venv" / "bin" / "jupyter"
+
+
+def executed_notebooks(folder: Path, copies: int) -> list[Path]:
+    """The examples run top to bottom in a real kernel (errors allowed), then copied."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    paths = []
+    for src in sorted((REPO / "examples" / "submissions").glob("*.ipynb")):
+        nb = nbformat.read(src, as_version=4)
+        NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True).execute()
+        for k in range(copies):
+            dest = folder / f"{src.stem}_{k}.ipynb"
+            nbformat.write(nb, dest)
+            paths.append(dest)
+    return paths
+
+
+def timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def plain(nb: Path, out: Path) -> None:
+    cmd = [str(JUPYTER), "nbconvert", "--to", "pdf", "--output-dir", str(out), str(nb)]
+    subprocess.run(cmd, check=True, capture_output=True)
+
+
+def main() -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--copies", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=1)
+    args = ap.parse_args()
+    rubric = load_rubric()
+    work = Path(tempfile.mkdtemp(prefix="pdf-bench-"))
+    try:
+        nbs = executed_notebooks(work, args.copies)
+        subs = discover(nbs)
+        results = grade_all(subs, runtime=default_runtime(), jobs=2, limits=Limits(), unsafe=False)
+        by_path = {Path(r.source).resolve(): r for r in results}
+        export_pdf(nbs[0], work / "warm.pdf")  # imports and template compile, once per process
+        rows: dict[str, dict[str, list[float]]] = {}
+        for _ in range(args.rounds):
+            for nb in nbs:
+                r = by_path[nb.resolve()]
+                row = rows.setdefault(nb.stem, {"plain": [], "export": [], "graded": []})
+                row["plain"].append(timed(lambda nb=nb: plain(nb, work / "plain")))
+                row["export"].append(timed(lambda nb=nb: export_pdf(nb, work / "e" / nb.name)))
+                row["graded"].append(
+                    timed(lambda nb=nb, r=r: render_graded_pdf(r, rubric, nb, work / "g.pdf"))
+                )
+        pool = {}
+        for jobs in (1, 2):
+            t = timed(
+                lambda jobs=jobs: render_graded_pdfs(results, rubric, work / f"j{jobs}", jobs)
+            )
+            produced = sum(1 for p in (work / f"j{jobs}" / "pdf").glob("*.pdf"))
+            pool[f"jobs={jobs}"] = {"seconds": round(t, 2), "pdfs": produced}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    med = {k: statistics.median(x for row in rows.values() for x in row[k]) for k in
+           ("plain", "export", "graded")}  # fmt: skip
+    report = {
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],  # others' jobs skew it
+        "notebooks": len(rows),
+        "rounds": args.rounds,
+        "per_notebook_seconds": {
+            name: {k: round(statistics.median(v), 2) for k, v in row.items()}
+            for name, row in rows.items()
+        },
+        "median_seconds": {k: round(v, 2) for k, v in med.items()},
+        "ratio_export_over_plain": round(med["export"] / med["plain"], 2),
+        "ratio_graded_over_plain": round(med["graded"] / med["plain"], 2),
+        "render_graded_pdfs": pool,
+        "speedup_jobs2": round(pool["jobs=1"]["seconds"] / pool["jobs=2"]["seconds"], 2),
+    }
+    (REPO / "bench" / "pdf_results.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(f"{'notebook':<22}{'plain nbconvert':>16}{'export_pdf':>12}{'graded':>10}")
+    for name, row in report["per_notebook_seconds"].items():
+        print(f"{name:<22}{row['plain']:>15.2f}s{row['export']:>11.2f}s{row['graded']:>9.2f}s")
+    m = report["median_seconds"]
+    print(f"{'median':<22}{m['plain']:>15.2f}s{m['export']:>11.2f}s{m['graded']:>9.2f}s")
+    print(f"ours / plain: export {report['ratio_export_over_plain']}×, "
+          f"graded {report['ratio_graded_over_plain']}× (target ≤ 1.2×)")  # fmt: skip
+    print(f"render_graded_pdfs over {len(rows)} notebooks: jobs=1 {pool['jobs=1']['seconds']} s, "
+          f"jobs=2 {pool['jobs=2']['seconds']} s, speed-up {report['speedup_jobs2']}×")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
