@@ -7,7 +7,7 @@ SUBMISSIONS ?= examples/submissions
 OUT ?= out
 GRADE_ARGS ?=
 
-.PHONY: all setup release grade test test-fast lint format clean nbgrader-course otter gradescope pdf docs
+.PHONY: all setup release grade test test-fast lint format clean nbgrader-course otter gradescope pdf docs bench bench-ci
 
 all: grade
 
@@ -36,6 +36,15 @@ pdf: setup
 # The README's picture: page 1 of the graded PDF of the typical_mistakes example.
 docs: setup
 	$(PY) -m autograder.report.pdf --example-page docs/graded-page.png
+
+# Benchmarks against nbgrader and otter, side by side (bench/run_bench.py --help).
+BENCH_ARGS ?=
+bench: setup
+	$(PY) bench/run_bench.py $(BENCH_ARGS)
+
+# The small version CI runs so the script cannot rot (about 2 minutes).
+bench-ci: setup
+	$(PY) bench/run_bench.py --n 10 --otter-sample 3 --scale 10 --out out/bench-ci.json
 
 # Integrations: an nbgrader course, an otter-assign master notebook, a Gradescope zip.
 DEST ?= out/nbgrader-course

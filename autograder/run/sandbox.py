@@ -178,27 +178,63 @@ def _font_cache(runtime: Path) -> list[str]:
     return args
 
 
+def become_subreaper() -> None:
+    """Adopt this process's orphaned descendants (PR_SET_CHILD_SUBREAPER), so we can reap them.
+
+    When a sandbox is killed, bwrap's inner process (pid 1 of the sandbox's pid
+    namespace) outlives the outer bwrap by a moment and would be re-parented to the
+    machine's init. Its zombie then keeps counting against the slot uid until init
+    gets round to reaping it, which some container inits do late. As a subreaper the
+    grading process inherits it instead and reaps it at once in :func:`kill_uid`.
+    """
+    import ctypes
+
+    PR_SET_CHILD_SUBREAPER = 36
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def _processes_of(uid: int) -> tuple[list[int], list[int]]:
+    """(live pids, zombie pids that are our own children) whose real uid is ``uid``."""
+    live, ours, me = [], [], os.getpid()
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        state = ppid = ""
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            for line in open(f"/proc/{entry.name}/status"):
+                if line.startswith("State:"):
+                    state = line.split()[1]
+                elif line.startswith("PPid:"):
+                    ppid = line.split()[1]
+                elif line.startswith("Uid:"):
+                    if int(line.split()[1]) == uid:
+                        if state not in ("Z", "X"):
+                            live.append(int(entry.name))
+                        elif ppid == str(me):
+                            ours.append(int(entry.name))
+                    break
+    return live, ours
+
+
 def kill_uid(uid: int) -> int:
-    """SIGKILL every process whose real uid is ``uid``; returns how many were signalled."""
+    """SIGKILL every live process whose real uid is ``uid``; returns how many were signalled.
+
+    Zombies run nothing: those that are our children are reaped; a zombie some other
+    process has to reap is not waited for (that used to cost 0.2 s per submission).
+    """
     killed = 0
-    for _ in range(20):  # a fork bomb can refill between scans: repeat until none is left
-        pids = []
-        for entry in os.scandir("/proc"):
-            if not entry.name.isdigit():
-                continue
-            with contextlib.suppress(OSError):
-                for line in open(f"/proc/{entry.name}/status"):
-                    if line.startswith("Uid:"):
-                        if int(line.split()[1]) == uid:
-                            pids.append(int(entry.name))
-                        break
-        if not pids:
+    for _ in range(200):  # a fork bomb can refill between scans: repeat until none is left
+        live, zombies = _processes_of(uid)
+        for pid in zombies:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+        if not live:
             return killed
-        for pid in pids:
+        for pid in live:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
                 killed += 1
-        time.sleep(0.01)
+        time.sleep(0.001)
     return killed
 
 
@@ -298,6 +334,7 @@ class Sandbox:
     def start(self, cells: list[str]) -> ExecReport:
         """Launch the sandbox and execute ``cells``; raises SandboxDied if it does not report."""
         self.deadline = time.monotonic() + self.limits.submission_timeout
+        become_subreaper()
         kill_uid(self.uid)  # leftovers of an earlier submission in this slot
         req_r, self._req_w = os.pipe()
         self._reply_r, reply_w = os.pipe()
