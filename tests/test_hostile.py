@@ -127,6 +127,7 @@ def suite(tmp_path_factory):
             break
         time.sleep(0.1)
     listener.close()
+    assert proc.returncode == 0, output.decode(errors="replace")[-3000:]
     rows = list(csv.DictReader(open(out / "grades.csv")))
     return {
         "returncode": proc.returncode,

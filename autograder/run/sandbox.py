@@ -102,13 +102,20 @@ def check_sandbox(runtime: Path, *, unsafe: bool = False) -> None:
     if problems:
         raise SandboxUnavailable("; ".join(problems))
     if not unsafe:
-        probe = subprocess.run(
-            ["setpriv", f"--reuid={SANDBOX_UID_BASE}", f"--regid={SANDBOX_UID_BASE}",
-             "--clear-groups", "--no-new-privs", "--", "bwrap", "--unshare-all",
-             "--ro-bind", "/usr", "/usr", *_usr_links(), "--ro-bind", str(runtime), str(runtime),
-             str(runtime / "bin" / "python"), "-c", "pass"],
-            capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+        # The probe runs under a slot of its own: another run's clean-up of its slot
+        # kills every process of that slot's uid, a probe included.
+        uid = SANDBOX_UID_BASE + acquire_slot()
+        try:
+            probe = subprocess.run(
+                ["setpriv", f"--reuid={uid}", f"--regid={uid}",
+                 "--clear-groups", "--no-new-privs", "--", "bwrap", "--unshare-all",
+                 "--ro-bind", "/usr", "/usr", *_usr_links(),
+                 "--ro-bind", str(runtime), str(runtime),
+                 str(runtime / "bin" / "python"), "-c", "pass"],
+                capture_output=True, text=True, timeout=60,
+            )  # fmt: skip
+        finally:
+            release_slot(uid - SANDBOX_UID_BASE)
         if probe.returncode != 0:
             raise SandboxUnavailable(
                 "bubblewrap cannot start a sandbox here: "
@@ -133,7 +140,7 @@ def slot_range() -> range:
     return range(lo, hi + 1)
 
 
-_held_slots: list[int] = []  # lock fds, held until this process exits
+_held_slots: dict[int, int] = {}  # slot → its lock fd, held until released or exit
 
 
 def acquire_slot() -> int:
@@ -153,9 +160,17 @@ def acquire_slot() -> int:
         except BlockingIOError:
             os.close(fd)
             continue
-        _held_slots.append(fd)
+        _held_slots[slot] = fd
         return slot
     raise SandboxUnavailable("all sandbox slots are in use")
+
+
+def release_slot(slot: int) -> None:
+    """Give back a slot claimed by acquire_slot (its processes must already be gone)."""
+    fd = _held_slots.pop(slot, None)
+    if fd is not None:
+        kill_uid(SANDBOX_UID_BASE + slot)
+        os.close(fd)
 
 
 def _usr_links() -> list[str]:
