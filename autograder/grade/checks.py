@@ -39,6 +39,10 @@ class Unusable:
     type_name: str
 
 
+def _a(type_name: str) -> str:
+    return ("an " if type_name[:1].lower() in "aeiou" else "a ") + type_name
+
+
 def _shape(shape: tuple[int, ...]) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
@@ -46,7 +50,7 @@ def _shape(shape: tuple[int, ...]) -> str:
 def as_array(value: Any, what: str, shape: tuple[int, ...], *, finite: bool = True) -> np.ndarray:
     """Steps 1–4: a float64 ndarray of exactly ``shape`` (finite unless told otherwise)."""
     if isinstance(value, Unusable):
-        raise Feedback(f"{what} should be a numpy array but is a {value.type_name}.")
+        raise Feedback(f"{what} should be a numpy array but is {_a(value.type_name)}.")
     if isinstance(value, tuple):
         raise Feedback(f"{what} should be a single array but is a tuple of {len(value)} items.")
     if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf":
@@ -65,7 +69,7 @@ def as_array(value: Any, what: str, shape: tuple[int, ...], *, finite: bool = Tr
 def as_number(value: Any, what: str, *, finite: bool = True) -> float:
     """A single number: a Python float/int or a 0-d array (a (1,)-shaped array is refused)."""
     if isinstance(value, Unusable):
-        raise Feedback(f"{what} should be a number but is a {value.type_name}.")
+        raise Feedback(f"{what} should be a number but is {_a(value.type_name)}.")
     if isinstance(value, np.ndarray) and value.shape != ():
         raise Feedback(
             f"{what} should be a single number but is an array of shape {_shape(value.shape)}."
