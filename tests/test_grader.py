@@ -16,14 +16,14 @@ from autograder.run.sandbox import Limits, default_runtime
 from autograder.submissions import discover
 from examples.build_examples import submission
 from tests.conftest import REPO
+from tests.hostile.eq_subclass import CASE as EQ_SUBCLASS
 from tests.mutations import ALTERNATIVES, MUTATIONS, dependents
 
 RUBRIC = load_rubric()
 FULL = {i.id: i.points for i in RUBRIC.auto}
 
-CHEATS = {
-    # Looks for the reference on disk and in memory; falls back to zeros.
-    "steal_reference": """
+# Looks for the reference on disk and in memory; falls back to zeros.
+STEAL_REFERENCE = """
 def backward(x, y, W1, W2):
     import os, sys
     for mod in list(sys.modules.values()):
@@ -38,21 +38,7 @@ def backward(x, y, W1, W2):
                 exec(open(os.path.join(dirpath, "hw2.py")).read(), ns)
                 return ns["backward"](x, y, W1, W2)
     return np.zeros_like(W1), np.zeros((y.shape[0], W1.shape[0]))
-""",
-    # An ndarray subclass that claims equality with anything.
-    "eq_subclass": """
-class Always(np.ndarray):
-    def __eq__(self, other):
-        return True
-    def __array_function__(self, func, types, args, kwargs):
-        return True
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        return np.ones(np.shape(inputs[0]), dtype=bool)
-
-def sigmoid(z):
-    return np.zeros(np.shape(z)).view(Always)
-""",
-}
+"""
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +48,8 @@ def graded(tmp_path_factory):
     nbs = {"correct": submission(), "stub": submission(solved=False)}
     nbs |= {mid: submission({fn: src}) for mid, fn, src, _ in MUTATIONS}
     nbs |= {name: submission(cells) for name, cells in ALTERNATIVES}
-    nbs["steal_reference"] = submission({"backward": CHEATS["steal_reference"]})
-    nbs["eq_subclass"] = submission({"sigmoid": CHEATS["eq_subclass"]})
+    nbs["steal_reference"] = submission({"backward": STEAL_REFERENCE})
+    nbs["eq_subclass"] = submission(EQ_SUBCLASS.overrides)
     for name, nb in nbs.items():
         nbformat.write(nb, folder / f"{name}.ipynb")
     results = grade_all(
