@@ -3,9 +3,13 @@
 Memory is measured two ways, since psutil is not installed:
 - ``largest_mib``: ``ru_maxrss`` from ``os.wait4``, which Linux reports as the
   largest single process among the command and every descendant it reaped;
-- ``tree_mib``: /proc sampled every 0.2 s, summing the RSS of the command's live
-  descendants. Processes of the sandbox uids (61000+) are counted apart, so the
-  grader's own memory is not mixed with the student code it runs.
+- ``tree_mib``: /proc sampled every 0.2 s, summing the PSS (proportional set size,
+  /proc/<pid>/smaps_rollup) of the command's live descendants. PSS splits each
+  shared page between the processes sharing it, so a just-forked child does not
+  count its parent's copy-on-write pages a second time (summed RSS did: a worker's
+  fork for the next sandbox showed up as 76 MiB more). Processes of the sandbox
+  uids (61000+) are counted apart, so the grader's own memory is not mixed with
+  the student code it runs.
 """
 
 from __future__ import annotations
@@ -32,8 +36,8 @@ class Run:
     wall_s: float
     returncode: int
     largest_mib: float
-    tree_mib: float  # peak summed RSS of the command's own (non-sandbox) processes
-    sandbox_tree_mib: float  # peak summed RSS of its sandboxed processes
+    tree_mib: float  # peak summed PSS of the command's own (non-sandbox) processes
+    sandbox_tree_mib: float  # peak summed PSS of its sandboxed processes
     timed_out: bool = False
     output_tail: str = ""
 
@@ -50,11 +54,22 @@ class _Sampler:
 
     def run(self) -> None:
         while not self.stop.wait(0.2):
-            own, sandbox = _tree_rss(self.root)
+            own, sandbox = _tree_pss(self.root)
             self.peak, self.peak_sandbox = max(self.peak, own), max(self.peak_sandbox, sandbox)
 
 
-def _tree_rss(root: int) -> tuple[float, float]:
+def _pss_kib(pid: int, fallback_pages: int) -> float:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return float(line.split()[1])
+    except OSError:
+        pass
+    return fallback_pages * PAGE / 1024
+
+
+def _tree_pss(root: int) -> tuple[float, float]:
     """(MiB of the tree's trusted processes, MiB of its sandboxed ones), right now."""
     children: dict[int, list[int]] = {}
     info: dict[int, tuple[int, int]] = {}  # pid → (rss pages, uid)
@@ -70,17 +85,18 @@ def _tree_rss(root: int) -> tuple[float, float]:
         pid = int(entry.name)
         children.setdefault(int(fields[1]), []).append(pid)  # fields[1] is the ppid
         info[pid] = (int(fields[21]), uid)  # rss in pages
-    own = sandbox = 0
+    own = sandbox = 0.0
     stack = [root]
     while stack:
         pid = stack.pop()
         rss, uid = info.get(pid, (0, 0))
+        kib = _pss_kib(pid, rss) if pid in info else 0.0
         if uid >= SANDBOX_UID_BASE:
-            sandbox += rss
+            sandbox += kib
         else:
-            own += rss
+            own += kib
         stack.extend(children.get(pid, []))
-    return own * PAGE / 2**20, sandbox * PAGE / 2**20
+    return own / 1024, sandbox / 1024
 
 
 def run(
