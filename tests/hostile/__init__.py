@@ -16,26 +16,16 @@ from dataclasses import dataclass, field
 
 import nbformat
 
+from autograder.rubric import load_rubric
 from examples.build_examples import solutions
-from tests.conftest import REPO
+from tests.mutations import dependents
 
 ALL = frozenset({"*"})
-# Which student functions call which (the instructor's solution cells).
-CALLERS = {
-    "sigmoid": {"sigmoid_grad", "forward", "backward", "train"},
-    "sigmoid_grad": {"backward", "train"},
-    "forward": {"backward", "train"},
-    "squared_error": {"train"},
-    "backward": {"train"},
-    "quadratic_grad": {"gd_step", "gd_trajectory"},
-    "gd_step": {"gd_trajectory"},
-    "contraction_factors": {"steps_to_tolerance"},
-}
 
 
 def callers(*functions: str) -> frozenset[str]:
     """Everything that calls any of ``functions``, directly or not."""
-    return frozenset(set().union(*(CALLERS.get(f, set()) for f in functions)))
+    return frozenset(set().union(*(dependents(f) - {f} for f in functions)))
 
 
 @dataclass(frozen=True)
@@ -55,15 +45,8 @@ class Case:
         answers = solutions()
         cells = ["import math\nimport numpy as np\nimport matplotlib.pyplot as plt\n"]
         cells += [src.replace("{PORT}", str(port)) for src in self.extra]
-        for fn in _functions():
+        for fn in (i.id for i in load_rubric().auto):
             src = self.overrides.get(fn, answers[fn])
             cells.append(src.replace("{PORT}", str(port)))
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
         return nbformat.writes(nb).encode()
-
-
-def _functions() -> list[str]:
-    import tomllib
-
-    rubric = tomllib.loads((REPO / "autograder" / "rubric.toml").read_text())
-    return [i["id"] for i in rubric["item"] if i["kind"] == "auto"]
