@@ -114,5 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        from autograder.inert import visible
+
+        print(visible(f"error: {exc}"), file=sys.stderr)  # it may name a student's file
         return 2

@@ -14,6 +14,7 @@ from pathlib import Path
 from autograder.grade.batch import grade_all
 from autograder.grade.cache import ResultCache, grader_fingerprint, submission_key
 from autograder.grade.outcome import SubmissionResult
+from autograder.inert import csv_cell, from_csv_cell, path_text, visible
 from autograder.report.files import write_atomic
 from autograder.report.gradebook import gradebook_csv
 from autograder.report.lms import lms_csv, read_roster
@@ -84,11 +85,14 @@ def _write_pdfs(
         )
 
     todo = [r for r in results if not fresh(r)]
-    rows = {
+    current = {r.student for r in results}
+    # Rows of students graded by an earlier run into this OUT stay, like their grades.
+    rows = {s: row for s, row in previous.items() if s not in current}
+    rows.update({
         r.student: previous[r.student]
         for r in results
         if r.student not in {t.student for t in todo}
-    }
+    })  # fmt: skip
     if todo:
         print(f"rendering {len(todo)} graded PDFs …", file=sys.stderr)
     for outcome in render_graded_pdfs(todo, rubric, options.out, options.jobs) if todo else []:
@@ -103,11 +107,11 @@ def _write_pdfs(
             write_atomic(state / f"{r.student}.pdf.key", pdf_key(r))
         if not outcome.produced or outcome.degraded:
             what = "not produced" if not outcome.produced else f"degraded ({outcome.degraded})"
-            print(f"PDF for {outcome.student}: {what}: {outcome.reason}", file=sys.stderr)
+            print(visible(f"PDF for {outcome.student}: {what}: {outcome.reason}"), file=sys.stderr)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["student", "produced", "degraded", "reason"])
-    w.writerows(rows[s] for s in sorted(rows))
+    w.writerows([csv_cell(c) for c in rows[s]] for s in sorted(rows))
     write_atomic(status_path, buf.getvalue())
 
 
@@ -116,7 +120,8 @@ def _read_status(path: Path) -> dict[str, list[str]]:
         rows = list(csv.reader(io.StringIO(path.read_text())))
     except OSError:
         return {}
-    return {r[0]: r for r in rows[1:] if len(r) == 4 and r[1] == "yes"}
+    rows = [[from_csv_cell(c) for c in r] for r in rows[1:]]
+    return {r[0]: r for r in rows if len(r) == 4 and r[1] == "yes"}
 
 
 def grade(options: GradeOptions) -> list[SubmissionResult]:
@@ -125,13 +130,15 @@ def grade(options: GradeOptions) -> list[SubmissionResult]:
     Also keeps OUT/manual.csv (the manual-grades template, merged back in on a rerun)
     and, with a roster, writes OUT/lms.csv. Raises SubmissionError (bad SUBMISSION
     arguments), ManualGradesError, RosterError or SandboxUnavailable before anything
-    is written.
+    is written. The gradebook (grades.csv, manual.csv, lms.csv) is complete before
+    any PDF work starts. Students graded by an earlier run into the same OUT keep
+    their rows, so one late notebook can be graded on its own.
     """
     rubric = load_rubric()
     subs = discover(options.submissions, rubric.assignment)
     students = [s.student for s in subs]
     manual_path = options.out / "manual.csv"
-    manual = read_manual(manual_path, rubric, set(students))
+    manual = read_manual(manual_path, rubric)
     roster = read_roster(options.roster) if options.roster else None
     runtime = default_runtime()
     check_sandbox(runtime, unsafe=options.unsafe)
@@ -142,18 +149,23 @@ def grade(options: GradeOptions) -> list[SubmissionResult]:
     limits = limits_for(options)
     cache = ResultCache(options.out)
     fingerprint = grader_fingerprint(limits, options.unsafe)
-    keys = {s.student: submission_key(s.path, fingerprint) for s in subs}
+    keys = {s.student: submission_key(s, fingerprint) for s in subs}
     cached = {} if options.force else {
         s.student: r for s in subs if (r := cache.get(s.student, keys[s.student])) is not None
     }  # fmt: skip
 
+    notes = {s.student: s.note for s in subs}
+
     def write_reports(r: SubmissionResult) -> None:
         r.manual = manual.get(r.student, {})
+        r.note = notes.get(r.student, r.note)
         write_atomic(options.out / "results" / f"{r.student}.json", dumps(results_json(r, rubric)))
         debug = [f"{t.name}\n{t.debug}" for t in r.tests if t.debug]
-        head = [f"student: {r.student}", f"source: {r.source}", f"status: {r.status}"]
-        log = [*head, f"reason: {r.reason}", f"seconds: {r.seconds}", *r.notebook_errors, *debug]
-        write_atomic(options.out / "logs" / f"{r.student}.txt", "\n".join(log) + "\n")
+        head = [f"student: {r.student}", f"source: {path_text(r.source)}", f"status: {r.status}"]
+        log = [*head, f"reason: {r.reason}", f"note: {r.note}", f"seconds: {r.seconds}",
+               *r.notebook_errors, *debug]  # fmt: skip
+        text = visible("\n".join(log), keep="\n")  # student strings, for an instructor's terminal
+        write_atomic(options.out / "logs" / f"{r.student}.txt", text + "\n")
 
     def on_result(r: SubmissionResult) -> None:
         write_reports(r)
@@ -176,14 +188,26 @@ def grade(options: GradeOptions) -> list[SubmissionResult]:
     results = [by_student[s.student] for s in subs]
     if cached:
         print(f"reused {len(cached)} unchanged results (--force regrades them)", file=sys.stderr)
-    if options.pdf:
-        _write_pdfs(results, rubric, options, keys)
-    write_manual_template(manual_path, rubric, students, manual)
-    write_atomic(options.out / "grades.csv", gradebook_csv(results, rubric))
+    kept = cache.others(set(students))
+    for r in kept:
+        r.manual = manual.get(r.student, {})
+        r.note = "kept from an earlier run into this OUT (not among this run's submissions)"
+    if kept:
+        print(f"kept {len(kept)} rows graded by an earlier run into {options.out}", file=sys.stderr)
+    everyone = sorted([*results, *kept], key=lambda r: r.student)
+    no_row = sorted(set(manual) - {r.student for r in everyone})
+    if no_row:
+        print(visible(f"manual.csv has grades for students without a submission, kept as they "
+                      f"are: {', '.join(no_row)}"), file=sys.stderr)  # fmt: skip
+    # The gradebook first: a PDF stage that is slow or killed never costs it.
+    write_manual_template(manual_path, rubric, [r.student for r in everyone], manual)
+    write_atomic(options.out / "grades.csv", gradebook_csv(everyone, rubric))
     if roster is not None:
-        write_atomic(options.out / "lms.csv", lms_csv(results, rubric, roster))
-    print(summary_table(results, rubric))
+        write_atomic(options.out / "lms.csv", lms_csv(everyone, rubric, roster))
+    print(summary_table(everyone, rubric))
     print(
         f"\nwrote {options.out / 'grades.csv'} and {len(results)} results in {options.out}/results/"
     )
+    if options.pdf:
+        _write_pdfs(results, rubric, options, keys)
     return results

@@ -8,12 +8,32 @@ parses JSON: nothing in the notebook is executed here.
 
 from __future__ import annotations
 
+import errno
+import hashlib
+import json
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.run.wire import MAX_HEADER_BYTES
+
 MAX_NOTEBOOK_BYTES = 100 << 20
+# The code cells travel to the sandbox in one request header, JSON-escaped.
+MAX_CODE_BYTES = MAX_HEADER_BYTES - 4096
+MAX_ID_CHARS = 80  # ids name files under OUT/ (≤ 255 bytes with prefixes and suffixes)
 _ID_RE = re.compile(r"[^A-Za-z0-9_.@+-]+")
+# Folders that tools, not students, put beside submissions: never searched.
+_TOOL_DIRS = {".ipynb_checkpoints", "__MACOSX"}
+_KINDS = {
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFDIR: "a folder named like a notebook",
+}
+LINK_PROBLEM = "not graded: a symbolic link (links are never followed; submit the notebook file)"
 
 
 class SubmissionError(Exception):
@@ -26,68 +46,255 @@ class UnreadableNotebook(Exception):
 
 @dataclass(frozen=True)
 class Submission:
+    """One row of the gradebook: a notebook to grade, or an entry that says why not.
+
+    ``path`` is ``root`` joined with the parts below it; every part below ``root`` is
+    opened without following links. ``problem`` is why the entry is not graded
+    (a link, a FIFO, a hidden file, …); ``note`` is shown in the row (a changed id).
+    """
+
     student: str
     path: Path
+    root: Path | None = None
+    problem: str = ""
+    note: str = ""
 
 
-def _student_id(name: str) -> str:
-    # Ids become file names under OUT/: keep them to a safe alphabet.
-    return _ID_RE.sub("_", name).strip("._") or "unnamed"
+def _short_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:8]
+
+
+def student_id(name: str) -> str:
+    """A file-system-safe id for a name: any bytes and any length.
+
+    A name already in the safe alphabet ([A-Za-z0-9_.@+-], no leading or trailing
+    ``.``/``_``, at most MAX_ID_CHARS) is its own id. Any other name keeps a readable
+    prefix plus a hash of its bytes, so ``alicé``, ``.alice`` and ``M\\x81ller`` get
+    ids distinct from ``alice`` and ``M_ller`` and the same id on every run.
+    """
+    safe = _ID_RE.sub("_", name).strip("._")
+    if safe == name and len(safe) <= MAX_ID_CHARS:
+        return safe
+    return f"{safe[: MAX_ID_CHARS - 9] or 'unnamed'}-{_short_hash(os.fsencode(name))}"
+
+
+def _problem(st: os.stat_result, name: str) -> str:
+    """Why this directory entry (from lstat) is not a notebook to grade, or ""."""
+    if stat.S_ISLNK(st.st_mode):
+        return LINK_PROBLEM
+    if not stat.S_ISREG(st.st_mode):
+        return f"not graded: {_KINDS.get(stat.S_IFMT(st.st_mode), 'not a regular file')}"
+    if name.startswith("._"):
+        return "not a submission: a macOS metadata file (AppleDouble, its name starts with '._')"
+    if name.startswith("."):
+        return "not graded: a hidden file (its name starts with '.'); rename it to grade it"
+    return ""
+
+
+def _lstat(path: Path) -> os.stat_result | None:
+    try:
+        return os.lstat(path)
+    except OSError:
+        return None
+
+
+def _entry(path: Path, root: Path | None, name: str) -> Submission:
+    st = _lstat(path)
+    problem = "not graded: the file cannot be read" if st is None else _problem(st, path.name)
+    return Submission(student_id(name), path, root, problem)
+
+
+def _notebooks_below(folder: Path, depth: int) -> list[tuple[Path, os.stat_result]]:
+    """Every ``*.ipynb`` entry up to ``depth`` levels below ``folder``, links not followed."""
+    found = []
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return []
+    for e in entries:
+        try:
+            st = e.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        path = Path(e.path)
+        if e.name.endswith(".ipynb"):
+            found.append((path, st))
+        elif stat.S_ISDIR(st.st_mode) and depth > 1 and e.name not in _TOOL_DIRS:
+            found += _notebooks_below(path, depth - 1)
+    return found
+
+
+def _nbgrader_student(root: Path, student_dir: Path, assignment: str) -> Submission | None:
+    """The row of ``<root>/<student>/<assignment>/<notebook>.ipynb``, or None if no notebook.
+
+    A folder holding notebooks only elsewhere (one level too deep, or none but a
+    hidden file) still gets a row that says where its notebook should be.
+    """
+    student = student_id(student_dir.name)
+    below = _notebooks_below(student_dir, 3)
+    placed = [(p, st) for p, st in below if len(p.relative_to(student_dir).parts) == 2]
+
+    def rank(item: tuple[Path, os.stat_result]) -> tuple[bool, bool, bool, str]:
+        p, st = item
+        return (bool(_problem(st, p.name)), p.parent.name != assignment, p.stem != assignment,
+                p.name)  # fmt: skip
+
+    if placed:
+        path, st = min(placed, key=rank)
+        return Submission(student, path, root, _problem(st, path.name))
+    if below:
+        where = ", ".join(str(p.relative_to(root)) for p, _ in below[:3])
+        problem = (
+            f"not graded: no notebook at {student_dir.name}/{assignment}/*.ipynb (found {where})"
+        )
+        return Submission(student, below[0][0], root, problem)
+    return None
+
+
+def _resolve_collisions(found: list[Submission]) -> list[Submission]:
+    """Give submissions whose ids collide (case-insensitively, as on macOS) distinct ids.
+
+    Each keeps a readable prefix plus a hash of its absolute path, so the ids are
+    stable across runs, and gets a note naming the others. Nobody is refused.
+    """
+    groups: dict[str, list[Submission]] = {}
+    for s in found:
+        groups.setdefault(s.student.casefold(), []).append(s)
+    out = []
+    for group in groups.values():
+        if len(group) == 1:
+            out += group
+            continue
+        for s in group:
+            new = f"{s.student[: MAX_ID_CHARS - 9]}-{_short_hash(os.fsencode(s.path.absolute()))}"
+            note = (
+                f"id {s.student!r} is shared by {len(group)} submissions; "
+                f"this one ({s.path.name}) is graded as {new!r}"
+            )
+            out.append(Submission(new, s.path, s.root, s.problem, note))
+    return out
 
 
 def discover(args: list[Path], assignment: str = "hw2") -> list[Submission]:
-    """Expand SUBMISSION arguments into submissions, sorted by student id.
+    """Expand SUBMISSION arguments into rows, sorted by student id.
 
-    Raises SubmissionError for a missing path, a folder without notebooks, a
-    file that is not a .ipynb, or two submissions claiming the same student id.
+    Every ``*.ipynb`` entry in a folder gets a row: links, FIFOs, devices, folders
+    named ``*.ipynb``, hidden files and AppleDouble files get one saying why they
+    are not graded, and links are never followed below an argument. Colliding ids
+    are made distinct. Raises SubmissionError only for a missing path, a folder
+    without notebooks or a file that is not named ``.ipynb``.
     """
     found: list[Submission] = []
     for arg in args:
-        if not arg.exists():
+        st = _lstat(arg)
+        if st is None:
             raise SubmissionError(f"{arg}: no such file or folder")
-        if arg.is_file():
+        if stat.S_ISLNK(st.st_mode) and arg.is_dir():
+            st = os.stat(arg)  # a folder the instructor named: follow that one link
+        if not stat.S_ISDIR(st.st_mode):
             if arg.suffix != ".ipynb":
                 raise SubmissionError(f"{arg}: not a notebook (.ipynb) file")
-            found.append(Submission(_student_id(arg.stem), arg))
+            # The final part is opened without following a link; the parents are the instructor's.
+            found.append(_entry(arg, arg.parent, arg.stem))
             continue
-        here = sorted(p for p in arg.glob("*.ipynb") if p.is_file())
-        found += [Submission(_student_id(p.stem), p) for p in here]
-        # nbgrader: <arg>/<student>/<assignment>/<notebook>.ipynb
-        for student_dir in sorted(p for p in arg.iterdir() if p.is_dir()):
-            notebooks = sorted(student_dir.glob("*/*.ipynb"))
-            preferred = [p for p in notebooks if p.parent.name == assignment] or notebooks
-            preferred = [p for p in preferred if not p.name.startswith(".")]
-            if preferred:
-                exact = [p for p in preferred if p.stem == assignment]
-                found.append(Submission(_student_id(student_dir.name), (exact or preferred)[0]))
-        if not here and not any(s.path.is_relative_to(arg) for s in found):
+        before = len(found)
+        for path, st in _notebooks_below(arg, 1):
+            found.append(Submission(student_id(path.stem), path, arg, _problem(st, path.name)))
+        try:
+            entries = sorted(os.scandir(arg), key=lambda e: e.name)
+        except OSError as exc:
+            raise SubmissionError(f"{arg}: cannot be read ({exc.strerror})") from None
+        for e in entries:
+            if e.name.endswith(".ipynb") or e.name in _TOOL_DIRS:
+                continue
+            if e.is_symlink() and not Path(e.name).suffix:
+                # Perhaps an nbgrader student folder: never followed, but not dropped.
+                found.append(Submission(student_id(e.name), Path(e.path), arg, LINK_PROBLEM))
+            elif e.is_dir(follow_symlinks=False):
+                sub = _nbgrader_student(arg, Path(e.path), assignment)
+                if sub is not None:
+                    found.append(sub)
+        if len(found) == before:
             raise SubmissionError(f"{arg}: no notebooks (.ipynb) in this folder")
-    ids = [s.student for s in found]
-    dupes = sorted({i for i in ids if ids.count(i) > 1})
-    if dupes:
-        raise SubmissionError(f"two submissions for the same student id: {', '.join(dupes)}")
-    return sorted(found, key=lambda s: s.student)
+    unique = list({(s.path.absolute(), s.student): s for s in found}.values())
+    return sorted(_resolve_collisions(unique), key=lambda s: s.student)
 
 
-def read_code_cells(path: Path) -> list[str]:
+def _open_no_links(path: Path, root: Path | None) -> int:
+    """Open ``path`` read-only; no part below ``root`` may be a link, the file not a FIFO."""
+    final = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+    if root is None or not path.is_relative_to(root):
+        return os.open(path, final)
+    parts = path.relative_to(root).parts
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for part in parts[:-1]:
+            nxt = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                          dir_fd=fd)  # fmt: skip
+            os.close(fd)
+            fd = nxt
+        return os.open(parts[-1], final, dir_fd=fd)
+    finally:
+        os.close(fd)
+
+
+def read_notebook_bytes(path: Path, root: Path | None = None) -> bytes:
+    """The bytes of a submitted file, read safely.
+
+    No link is followed (below ``root``, and never the file itself); a FIFO or a
+    device is never read; the size is checked on the opened file before any byte is
+    read, so a huge (or sparse) file costs nothing. Raises UnreadableNotebook.
+    """
+    try:
+        fd = _open_no_links(path, root)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):  # a link where a file or folder should be
+            raise UnreadableNotebook(LINK_PROBLEM) from None
+        raise UnreadableNotebook(f"the file cannot be read ({exc.strerror})") from None
+    try:
+        st = os.fstat(fd)
+        problem = _problem(st, "")
+        if problem:
+            raise UnreadableNotebook(problem)
+        if st.st_size == 0:
+            raise UnreadableNotebook("the file is empty")
+        if st.st_size > MAX_NOTEBOOK_BYTES:
+            raise UnreadableNotebook(f"the file is larger than {MAX_NOTEBOOK_BYTES >> 20} MB")
+        chunks, got = [], 0
+        while got <= MAX_NOTEBOOK_BYTES and (chunk := os.read(fd, 1 << 20)):
+            chunks.append(chunk)
+            got += len(chunk)
+        if got > MAX_NOTEBOOK_BYTES:  # it grew while we read
+            raise UnreadableNotebook(f"the file is larger than {MAX_NOTEBOOK_BYTES >> 20} MB")
+        return b"".join(chunks)
+    except BlockingIOError:
+        raise UnreadableNotebook("the file cannot be read (it would block)") from None
+    except OSError as exc:
+        raise UnreadableNotebook(f"the file cannot be read ({exc.strerror})") from None
+    finally:
+        os.close(fd)
+
+
+def read_submission(sub: Submission) -> bytes:
+    """The bytes of ``sub``'s notebook, or UnreadableNotebook with the reason for its row."""
+    if sub.problem:
+        raise UnreadableNotebook(sub.problem)
+    return read_notebook_bytes(sub.path, sub.root)
+
+
+def read_code_cells(sub: Submission) -> list[str]:
     """The source of every code cell, in order. nbformat 3 notebooks are upgraded to 4.
 
     Raises UnreadableNotebook with a one-line reason for anything that is not a
-    notebook: empty, binary, truncated or non-JSON, or too large.
+    notebook: a link, FIFO or device, empty, binary, truncated or non-JSON, too
+    large, or with more code than one request to the sandbox may carry.
     """
     import nbformat
 
     try:
-        size = path.stat().st_size
-        if size == 0:
-            raise UnreadableNotebook("the file is empty")
-        if size > MAX_NOTEBOOK_BYTES:
-            raise UnreadableNotebook(f"the file is larger than {MAX_NOTEBOOK_BYTES >> 20} MB")
-        text = path.read_bytes().decode("utf-8")
+        text = read_submission(sub).decode("utf-8")
     except UnicodeDecodeError:
         raise UnreadableNotebook("the file is not text (not a Jupyter notebook)") from None
-    except OSError as exc:
-        raise UnreadableNotebook(f"the file cannot be read ({exc.strerror})") from None
     try:
         nb = nbformat.reads(text, as_version=4)
     except Exception as exc:  # nbformat raises many types for broken JSON
@@ -101,4 +308,10 @@ def read_code_cells(path: Path) -> list[str]:
         if isinstance(cell, dict) and cell.get("cell_type") == "code":
             src = cell.get("source", "")
             sources.append("".join(src) if isinstance(src, list) else str(src))
+    size = len(json.dumps(sources))
+    if size > MAX_CODE_BYTES:
+        raise UnreadableNotebook(
+            f"the notebook's code cells hold {size / (1 << 20):.1f} MiB of code; the grader "
+            f"runs at most {MAX_CODE_BYTES / (1 << 20):.1f} MiB (is there data pasted into a cell?)"
+        )
     return sources

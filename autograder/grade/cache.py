@@ -16,6 +16,7 @@ from autograder import PACKAGE_DIR, REPO_DIR
 from autograder.grade.outcome import SubmissionResult
 from autograder.report.files import write_atomic
 from autograder.run.sandbox import Limits
+from autograder.submissions import Submission, UnreadableNotebook, read_submission
 
 _DECIDING = [
     *sorted((PACKAGE_DIR / "graders").glob("*.py")),
@@ -34,12 +35,13 @@ def grader_fingerprint(limits: Limits, unsafe: bool) -> str:
     return h.hexdigest()
 
 
-def submission_key(notebook: Path, fingerprint: str) -> str:
+def submission_key(sub: Submission, fingerprint: str) -> str:
+    """Hash the bytes as read for grading: links not followed, size checked before reading."""
     h = hashlib.sha256(fingerprint.encode())
     try:
-        h.update(notebook.read_bytes())
-    except OSError:
-        h.update(b"<unreadable>")
+        h.update(read_submission(sub))
+    except UnreadableNotebook as exc:
+        h.update(b"<unreadable>" + str(exc).encode())
     return h.hexdigest()
 
 
@@ -57,6 +59,18 @@ class ResultCache:
             return SubmissionResult.from_json(data["result"])
         except (OSError, ValueError, KeyError, TypeError):
             return None  # missing or damaged: grade again
+
+    def others(self, students: set[str]) -> list[SubmissionResult]:
+        """The stored results of students not in ``students`` (graded by an earlier run)."""
+        kept = []
+        for path in sorted(self.dir.glob("*.json")) if self.dir.is_dir() else []:
+            if path.stem in students:
+                continue
+            try:
+                kept.append(SubmissionResult.from_json(json.loads(path.read_text())["result"]))
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # damaged: nothing to keep
+        return [r for r in kept if r.student not in students]
 
     def put(self, student: str, key: str, result: SubmissionResult) -> None:
         data = {"key": key, "result": result.to_json()}

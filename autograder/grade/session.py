@@ -172,7 +172,7 @@ def grade_chunk(
     readable = []
     for sub in chunk:
         try:
-            readable.append((sub, read_code_cells(sub.path)))
+            readable.append((sub, read_code_cells(sub)))
         except UnreadableNotebook as exc:
             results[sub.student] = SubmissionResult(
                 sub.student, str(sub.path), "unreadable", reason=str(exc), unsafe=unsafe

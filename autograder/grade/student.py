@@ -126,7 +126,11 @@ class Student:
             self.restarts += 1
             self._boot()
         if self._sandbox is None:
-            raise StudentError(f"{fn} could not be called: {self.start_error}.")
+            why = self.start_error or (
+                f"the sandbox was already restarted {MAX_RESTARTS} times, after other functions "
+                "crashed or timed out (the most one submission gets)"
+            )
+            raise StudentError(f"{fn} could not be called: {why}.")
         specs, arrays = [], []
         for a in args:
             if isinstance(a, Objective):

@@ -6,6 +6,7 @@ import csv
 import io
 
 from autograder.grade.outcome import SubmissionResult
+from autograder.inert import csv_cell
 from autograder.rubric import Rubric
 
 
@@ -16,7 +17,9 @@ def _num(x: float | None) -> str:
 def gradebook_csv(results: list[SubmissionResult], rubric: Rubric) -> str:
     """Columns: student, every rubric item, auto_total, manual_total, total, max, status, note.
 
-    Manual items and manual_total stay empty until manual grades are entered.
+    Manual items and manual_total stay empty until manual grades are entered. Score
+    cells are numbers; text cells (student, status, note) go through csv_cell, so
+    nothing from student data is an escape sequence or a spreadsheet formula.
     """
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -26,13 +29,15 @@ def gradebook_csv(results: list[SubmissionResult], rubric: Rubric) -> str:
     )  # fmt: skip
     for r in sorted(results, key=lambda r: r.student):
         scores = r.auto_scores(rubric)
-        row = [r.student]
+        row = [csv_cell(r.student)]
         row += [_num(scores[i.id]) if i.kind == "auto" else _num(r.manual.get(i.id))
                 for i in rubric.items]  # fmt: skip
         note = r.reason or ("; ".join(r.notebook_errors[:3]) if r.notebook_errors else "")
+        if r.note:
+            note = f"{r.note}. {note}".strip()
         if r.unsafe:
             note = ("UNSAFE: not sandboxed. " + note).strip()
         row += [_num(r.auto_total(rubric)), _num(r.manual_total()), _num(r.total(rubric)),
-                _num(rubric.max_points), r.status, note[:500]]  # fmt: skip
+                _num(rubric.max_points), r.status, csv_cell(note[:500])]  # fmt: skip
         w.writerow(row)
     return buf.getvalue()

@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 
 from autograder.grade.outcome import SubmissionResult
+from autograder.inert import csv_cell
 from autograder.rubric import Rubric
 
 
@@ -61,13 +62,14 @@ def lms_csv(
         who = roster.get(student, {"lms_id": "", "name": ""})
         r = by_student.get(student)
         if r is None:
-            w.writerow([who["lms_id"], who["name"], student, *("0" for _ in rubric.questions),
-                        "0", "no submission"])  # fmt: skip
+            w.writerow([csv_cell(who["lms_id"]), csv_cell(who["name"]), csv_cell(student),
+                        *("0" for _ in rubric.questions), "0", "no submission"])  # fmt: skip
             continue
         scores = question_scores(r, rubric)
         cells = ["" if v is None else f"{v:g}" for v in scores.values()]
         note = "" if student in roster else "not in the roster"
         if any(v is None for v in scores.values()):
             note = (note + "; " if note else "") + "manual grading pending"
-        w.writerow([who["lms_id"], who["name"], student, *cells, f"{r.total(rubric):g}", note])
+        w.writerow([csv_cell(who["lms_id"]), csv_cell(who["name"]), csv_cell(student), *cells,
+                    f"{r.total(rubric):g}", csv_cell(note)])  # fmt: skip
     return buf.getvalue()

@@ -4,7 +4,8 @@
 instructor types points into it and reruns `grade`: the points are merged into
 grades.csv, results.json and the PDFs. A bad file is refused as a whole with a
 message naming the cell (row, column, value), and is never overwritten, so no
-entered grade is lost.
+entered grade is lost. Rows of students who are not in this run are grades too:
+they are kept as they are.
 """
 
 from __future__ import annotations
@@ -14,16 +15,20 @@ import io
 import math
 from pathlib import Path
 
+from autograder.inert import csv_cell, from_csv_cell
 from autograder.report.files import write_atomic
 from autograder.rubric import Rubric
 
 
 class ManualGradesError(Exception):
-    """manual.csv has a bad value, an unknown student or an unknown column."""
+    """manual.csv has a bad value, a repeated or empty student, or an unknown column."""
 
 
-def read_manual(path: Path, rubric: Rubric, students: set[str]) -> dict[str, dict[str, float]]:
-    """student → {manual item id → points}; blank cells are "not graded yet"."""
+def read_manual(path: Path, rubric: Rubric) -> dict[str, dict[str, float]]:
+    """student → {manual item id → points}; blank cells are "not graded yet".
+
+    Every student row is returned, also for students with no submission in this run.
+    """
     if not path.exists():
         return {}
     items = {i.id: i for i in rubric.manual}
@@ -42,9 +47,9 @@ def read_manual(path: Path, rubric: Rubric, students: set[str]) -> dict[str, dic
         )
     grades: dict[str, dict[str, float]] = {}
     for line, row in enumerate(rows, start=2):
-        student = (row.get("student") or "").strip()
-        if student not in students:
-            raise ManualGradesError(f"{path}, line {line}: unknown student {student!r}")
+        student = from_csv_cell((row.get("student") or "").strip())
+        if not student:
+            raise ManualGradesError(f"{path}, line {line}: no student id")
         if student in grades:
             raise ManualGradesError(f"{path}, line {line}: {student!r} appears twice")
         grades[student] = {}
@@ -75,6 +80,9 @@ def write_manual_template(
     for student in sorted(set(students) | set(grades)):
         entered = grades.get(student, {})
         w.writerow(
-            [student, *(f"{entered[i.id]:g}" if i.id in entered else "" for i in rubric.manual)]
+            [
+                csv_cell(student),
+                *(f"{entered[i.id]:g}" if i.id in entered else "" for i in rubric.manual),
+            ]
         )
     write_atomic(path, buf.getvalue())

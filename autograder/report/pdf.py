@@ -335,12 +335,11 @@ def _typeset(nb, title: str, author: str) -> tuple[bytes | None, str]:
 
 def _read_notebook(path: Path):
     """(notebook, "") or (None, reason): parsing only, as autograder.submissions does."""
-    from autograder.submissions import MAX_NOTEBOOK_BYTES
+    from autograder.submissions import UnreadableNotebook, read_notebook_bytes
 
     try:
-        if path.stat().st_size > MAX_NOTEBOOK_BYTES:
-            return None, f"the file is larger than {MAX_NOTEBOOK_BYTES >> 20} MB"
-        nb = nbformat.reads(path.read_bytes().decode("utf-8"), as_version=4)
+        # Never through a link, never a FIFO, the size checked first (issue 10).
+        nb = nbformat.reads(read_notebook_bytes(path).decode("utf-8"), as_version=4)
         if not isinstance(nb.get("cells"), list):
             return None, "the notebook has no list of cells"
         nb.cells = [c for c in nb.cells if isinstance(c, dict) and "cell_type" in c]
@@ -352,6 +351,8 @@ def _read_notebook(path: Path):
                 cell.setdefault("execution_count", None)
         nb.metadata = {"language_info": {"name": "python"}}  # title/authors reach LaTeX
         return nb, ""
+    except UnreadableNotebook as exc:
+        return None, str(exc)
     except (OSError, UnicodeDecodeError):
         return None, "the file cannot be read as text"
     except Exception as exc:

@@ -8,6 +8,7 @@ from collections import Counter
 from typing import TextIO
 
 from autograder.grade.outcome import SubmissionResult
+from autograder.inert import visible
 from autograder.rubric import Rubric
 
 
@@ -24,7 +25,7 @@ class Progress:
         width = 30
         filled = width * self.done // max(self.total, 1)
         bar = "#" * filled + "." * (width - filled)
-        line = f"[{bar}] {self.done}/{self.total} {result.student} ({result.status})"
+        line = visible(f"[{bar}] {self.done}/{self.total} {result.student} ({result.status})")
         if self.tty:
             self.stream.write("\r\033[K" + line + ("\n" if self.done == self.total else ""))
         else:
@@ -39,13 +40,17 @@ def _gist(message: str) -> str:
 
 
 def summary_table(results: list[SubmissionResult], rubric: Rubric) -> str:
-    """Per-student totals, per-item means, and failures grouped by reason."""
+    """Per-student totals, per-item means, and failures grouped by reason.
+
+    Every line is passed through ``visible``: notes and reasons carry student strings.
+    """
     lines = []
     auto_max = sum(i.points for i in rubric.auto)
     name_w = max([len("student"), *(len(r.student) for r in results)])
     lines.append(f"{'student':<{name_w}}  {'auto':>6}  {'status':<10}  note")
     for r in sorted(results, key=lambda r: r.student):
         note = r.reason or (r.notebook_errors[0] if r.notebook_errors else "")
+        note = f"{r.note}. {note}" if r.note else note
         lines.append(
             f"{r.student:<{name_w}}  {r.auto_total(rubric):>6g}  {r.status:<10}  {note[:60]}"
         )
@@ -68,4 +73,4 @@ def summary_table(results: list[SubmissionResult], rubric: Rubric) -> str:
         lines.append("failed checks by reason:")
         for reason, n in reasons.most_common(12):
             lines.append(f"  {n:4d}  {reason}")
-    return "\n".join(lines)
+    return "\n".join(visible(line) for line in lines)

@@ -376,7 +376,10 @@ class Sandbox:
         timeout = min(
             self.limits.cell_timeout * max(len(cells), 1) + 10, self.limits.submission_timeout
         )
-        self._send({"op": "exec", "cells": cells, "cell_timeout": self.limits.cell_timeout})
+        self._send(
+            {"op": "exec", "cells": cells, "cell_timeout": self.limits.cell_timeout},
+            timeout=timeout,
+        )
         header, _ = self._receive(max_bytes=0, timeout=timeout)
         cells_report = header.get("cells")
         defined = header.get("defined")
@@ -410,9 +413,15 @@ class Sandbox:
         self.close()
 
     # -- calls -----------------------------------------------------------------------
-    def _send(self, header: dict[str, Any], arrays: list[np.ndarray] = ()) -> None:
+    def _send(
+        self, header: dict[str, Any], arrays: list[np.ndarray] = (), *, timeout: float
+    ) -> None:
+        # Writes have a deadline too: a sandbox that stops reading must not block us.
+        deadline = min(time.monotonic() + timeout, self.deadline)
         try:
-            wire.write_frame(self._req_w, header, list(arrays))
+            wire.write_frame(self._req_w, header, list(arrays), deadline=deadline)
+        except wire.WireTimeout as exc:
+            raise SandboxDied("timed out: the sandbox stopped reading requests") from exc
         except OSError as exc:
             raise SandboxDied("the sandbox is no longer reading requests") from exc
 
@@ -449,6 +458,6 @@ class Sandbox:
             "max_bytes": max_bytes,
             "return_args": return_args,
         }
-        self._send(header, arrays)
         # The worker's own alarm should fire first; the grace covers a student who blocks it.
+        self._send(header, arrays, timeout=self.limits.call_timeout + 2)
         return self._receive(max_bytes=max_bytes, timeout=self.limits.call_timeout + 2)

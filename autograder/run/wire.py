@@ -55,11 +55,33 @@ def encode_frame(header: dict[str, Any], arrays: list[np.ndarray] = ()) -> bytes
     return b"".join([_PREFIX.pack(MAGIC, len(body)), body, *blobs])
 
 
-def write_frame(fd: int, header: dict[str, Any], arrays: list[np.ndarray] = ()) -> None:
+def write_frame(
+    fd: int, header: dict[str, Any], arrays: list[np.ndarray] = (), deadline: float | None = None
+) -> None:
+    """Write one frame. With a ``deadline`` (time.monotonic), raise WireTimeout past it.
+
+    A peer that stops reading (and may have shrunk the pipe with F_SETPIPE_SZ) would
+    block a plain write forever, so with a deadline the fd is written non-blocking,
+    waiting for room with select.
+    """
     data = memoryview(encode_frame(header, arrays))
-    while data:
-        n = os.write(fd, data)
-        data = data[n:]
+    if deadline is None:
+        while data:
+            data = data[os.write(fd, data) :]
+        return
+    blocking = os.get_blocking(fd)
+    os.set_blocking(fd, False)
+    try:
+        while data:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([], [fd], [], left)[1]:
+                raise WireTimeout("timed out writing a request")
+            try:
+                data = data[os.write(fd, data) :]
+            except BlockingIOError:
+                continue
+    finally:
+        os.set_blocking(fd, blocking)
 
 
 def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
@@ -75,6 +97,21 @@ def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
         chunks.append(chunk)
         got += len(chunk)
     return b"".join(chunks)
+
+
+def _valid_text(node: Any) -> Any:
+    """``node`` with every string made valid text: a lone surrogate (JSON allows
+    ``"\\ud800"``) cannot be encoded, so it is shown as the escape ``\\ud800``.
+
+    This is the one place strings from the sandbox become text the grader can write.
+    """
+    if isinstance(node, str):
+        return node.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(node, list):
+        return [_valid_text(v) for v in node]
+    if isinstance(node, dict):
+        return {_valid_text(k): _valid_text(v) for k, v in node.items()}
+    return node
 
 
 def _array_spec(spec: Any) -> tuple[np.dtype, tuple[int, ...], int]:
@@ -106,8 +143,9 @@ def read_frame(
     if length > MAX_HEADER_BYTES:
         raise WireError("header too large")
     try:
-        header = json.loads(_read_exact(fd, length, deadline))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        # ValueError covers an integer beyond Python's int-string limit (4300 digits).
+        header = _valid_text(json.loads(_read_exact(fd, length, deadline)))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise WireError("header is not JSON") from exc
     if not isinstance(header, dict) or not isinstance(header.get("arrays"), list):
         raise WireError("header is not a frame header")
