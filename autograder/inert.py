@@ -57,6 +57,14 @@ def from_csv_cell(cell: str) -> str:
     return cell
 
 
+def json_text(text: str) -> str:
+    """Serialised JSON with the control characters json leaves raw (C1, bidi) as ``\\u``
+    escapes: still the same JSON value, inert in a terminal."""
+    return _CONTROL.sub(
+        lambda m: m.group() if m.group() == "\n" else f"\\u{ord(m.group()):04x}", text
+    )
+
+
 def path_text(path: Path | str) -> str:
     """A file path for display: undecodable bytes as ``\\x81``, controls escaped."""
     raw = os.fsencode(path)

@@ -4,7 +4,11 @@ Per case: its row exists once, with the expected status and reason; the
 functions it attacks score 0; every other function keeps full marks.
 For the batch: it finishes within a bound, the repo is unchanged, no sandbox
 process survives, the loopback listener receives nothing, no payload ran on
-the host, and the grader's memory stays bounded.
+the host, the trusted processes' peak memory and the host's shared memory stay
+bounded, every CSV cell is inert, and no control character from student data
+reaches the terminal or a file of OUT.
+
+HW2_HOSTILE_CASES="a,b" grades only those cases (to show one failing, say).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import hashlib
 import importlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -23,20 +28,29 @@ from pathlib import Path
 
 import pytest
 
+from autograder.inert import FORMULA_START, path_text
 from autograder.rubric import load_rubric
 from autograder.run.sandbox import SANDBOX_UID_BASE
 from tests.conftest import REPO
 from tests.hostile import ALL
 
 CASE_DIR = Path(__file__).parent / "hostile"
-CASES = {
+ALL_CASES = {
     p.stem: importlib.import_module(f"tests.hostile.{p.stem}").CASE
     for p in sorted(CASE_DIR.glob("*.py"))
     if p.stem != "__init__"
 }
+_ONLY = [n for n in os.environ.get("HW2_HOSTILE_CASES", "").split(",") if n]
+CASES = {n: c for n, c in ALL_CASES.items() if not _ONLY or n in _ONLY}
 RUBRIC = load_rubric()
 FULL = {i.id: i.points for i in RUBRIC.auto}
 BATCH_SECONDS = 420
+# The trusted side (the grading command and its worker processes, not the sandboxes):
+# it reads at most one 100 MB notebook at a time, whatever size a file claims.
+TRUSTED_PEAK_MIB = 1024
+# Files a submission writes inside its sandbox live in host shared memory (tmpfs).
+SHMEM_RISE_MIB = 1536
+_ESCAPES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 # This suite's own sandbox uids, apart from any other grading run. HW2_HOSTILE_SLOTS="a-b"
 # moves them, so two checkouts on one machine can run the suite at once.
 _lo, _, _hi = os.environ.get("HW2_HOSTILE_SLOTS", "240-247").partition("-")
@@ -69,6 +83,74 @@ def _sandbox_processes() -> list[int]:
             except OSError:
                 pass
     return pids
+
+
+class Sampler:
+    """Polls, ten times a second, the peak RSS (VmHWM) of each trusted process of the
+    grading command's tree (sandbox uids excluded) and the host's Shmem."""
+
+    def __init__(self, root_pid: int) -> None:
+        self.root_pid = root_pid
+        self.peak_kib: dict[int, int] = {}
+        self.shmem_start = self.shmem_peak = self._shmem()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def _shmem() -> int:
+        for line in open("/proc/meminfo"):
+            if line.startswith("Shmem:"):
+                return int(line.split()[1])
+        return 0
+
+    def _sample(self) -> None:
+        parent, fields = {}, {}
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                status = dict(
+                    line.split(":", 1) for line in open(f"/proc/{entry.name}/status") if ":" in line
+                )
+            except (OSError, ValueError):
+                continue
+            pid = int(entry.name)
+            parent[pid] = int(status["PPid"])
+            fields[pid] = status
+        for pid, status in fields.items():
+            up = pid
+            while up in parent and up != self.root_pid:
+                up = parent[up]
+            uid = int(status["Uid"].split()[0])
+            if up == self.root_pid and uid - SANDBOX_UID_BASE not in range(256):
+                hwm = int(status.get("VmHWM", "0 kB").split()[0])
+                self.peak_kib[pid] = max(self.peak_kib.get(pid, 0), hwm)
+        self.shmem_peak = max(self.shmem_peak, self._shmem())
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            self._sample()
+            time.sleep(0.1)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
+def _row_of_case(out: Path, folder: Path, rows: dict[str, dict]) -> dict[str, list[str]]:
+    """case → the student ids whose log names a source at or inside the case's entry."""
+    sources = {}
+    for student in rows:
+        log = (out / "logs" / f"{student}.txt").read_text()
+        sources[student] = re.search(r"^source: (.*)$", log, re.M).group(1)
+    found: dict[str, list[str]] = {}
+    for name, case in CASES.items():
+        entry = path_text(case.path(folder, name))
+        found[name] = [
+            s for s, src in sources.items() if src == entry or src.startswith(entry + "/")
+        ]
+    return found
 
 
 class Listener:
@@ -110,7 +192,7 @@ def suite(tmp_path_factory):
     out = tmp_path_factory.mktemp("hostile-out") / "out"
     listener = Listener()
     for name, case in CASES.items():
-        (folder / f"{name}.ipynb").write_bytes(case.build(listener.port))
+        case.create(folder, name, listener.port)
     before = _repo_digest()
     start = time.monotonic()
     cmd = [sys.executable, "-m", "autograder", "grade", str(folder), "--out", str(out),
@@ -119,11 +201,14 @@ def suite(tmp_path_factory):
     proc = subprocess.Popen(
         cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
+    sampler = Sampler(proc.pid)
     try:
         output, _ = proc.communicate(timeout=BATCH_SECONDS)
     except subprocess.TimeoutExpired:
         proc.kill()
         pytest.fail(f"the hostile batch did not finish within {BATCH_SECONDS} s")
+    finally:
+        sampler.close()
     elapsed = time.monotonic() - start
     for _ in range(20):  # the last sandbox may still be being reaped
         if not _sandbox_processes():
@@ -131,13 +216,19 @@ def suite(tmp_path_factory):
         time.sleep(0.1)
     listener.close()
     assert proc.returncode == 0, output.decode(errors="replace")[-3000:]
-    rows = list(csv.DictReader(open(out / "grades.csv")))
+    rows = list(csv.DictReader(open(out / "grades.csv", newline="", encoding="utf-8")))
+    # The student id as the file system knows it (a formula-like one is written '+A1).
+    by_student = {r["student"].removeprefix("'"): r for r in rows}
     return {
         "returncode": proc.returncode,
+        "raw_output": output,
         "output": output.decode(errors="replace"),
         "elapsed": elapsed,
         "rows": rows,
-        "by_student": {r["student"]: r for r in rows},
+        "by_student": by_student,
+        "ids_of_case": _row_of_case(out, folder, by_student),
+        "trusted_peak_mib": max(sampler.peak_kib.values(), default=0) / 1024,
+        "shmem_rise_mib": (sampler.shmem_peak - sampler.shmem_start) / 1024,
         "out": out,
         "repo_changed": _repo_digest() != before,
         "leftovers": _sandbox_processes(),
@@ -146,8 +237,8 @@ def suite(tmp_path_factory):
 
 
 def test_suite_is_organised_one_file_per_case():
-    assert len(CASES) >= 30
-    for name, case in CASES.items():
+    assert len(ALL_CASES) >= 60
+    for name, case in ALL_CASES.items():
         assert case.doc, name
 
 
@@ -160,7 +251,51 @@ def test_batch_completes_and_leaves_nothing_behind(suite):
     assert suite["received"] == [], "the loopback listener was reached"
     for marker in HOST_MARKERS:
         assert not marker.exists(), f"{marker} was created on the host"
-    assert sorted(r["student"] for r in suite["rows"]) == sorted(CASES)
+    ids = suite["ids_of_case"]
+    assert {n: len(i) for n, i in ids.items() if len(i) != 1} == {}, "a case without one row"
+    assert sorted(i for found in ids.values() for i in found) == sorted(suite["by_student"])
+    for student in suite["by_student"]:  # any name becomes a short, safe file name
+        assert re.fullmatch(r"[A-Za-z0-9_@+-][A-Za-z0-9_.@+-]{0,79}", student), student
+
+
+@pytest.mark.slow
+def test_trusted_memory_shared_memory_and_wall_time_are_bounded(suite):
+    peak, shmem, wall = suite["trusted_peak_mib"], suite["shmem_rise_mib"], suite["elapsed"]
+    print(f"trusted peak {peak:.0f} MiB, Shmem rise {shmem:.0f} MiB, wall {wall:.0f} s")
+    assert suite["trusted_peak_mib"] > 0, "the sampler saw no trusted process"
+    assert suite["trusted_peak_mib"] < TRUSTED_PEAK_MIB
+    assert suite["shmem_rise_mib"] < SHMEM_RISE_MIB
+    assert suite["elapsed"] < BATCH_SECONDS
+
+
+@pytest.mark.slow
+def test_every_csv_cell_is_inert(suite):
+    # Opened as a spreadsheet would: no cell from student data may start a formula,
+    # and no cell holds a control character; score cells stay numbers.
+    files = sorted(suite["out"].rglob("*.csv"))
+    assert files
+    for path in files:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+        for row in rows:
+            for cell in row:
+                assert not _ESCAPES.search(cell.replace("\n", "")), (path.name, cell)
+                if cell.startswith(FORMULA_START):
+                    float(cell)  # only a number may start with + or -
+    grades = {r["student"]: r for r in suite["rows"]}
+    assert "'+A1" in grades and "'-1+1" in grades
+    for row in suite["rows"]:
+        for item in FULL:
+            float(row[item])
+
+
+@pytest.mark.slow
+def test_no_control_character_reaches_the_terminal_or_out(suite):
+    assert not _ESCAPES.search(suite["raw_output"].decode("utf-8")), "raw escape in the output"
+    for path in sorted(suite["out"].rglob("*")):
+        if path.is_file() and path.suffix in (".csv", ".txt", ".json"):
+            text = path.read_bytes().decode("utf-8")  # valid UTF-8: no lone surrogate got in
+            assert not _ESCAPES.search(text.replace("\n", "")), path.name
 
 
 @pytest.mark.slow
@@ -176,11 +311,15 @@ def test_grader_memory_stays_bounded(suite):
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_case_outcome(suite, name):
     case = CASES[name]
-    row = suite["by_student"][name]
+    (student,) = suite["ids_of_case"][name]
+    row = suite["by_student"][student]
     assert row["status"] == case.status, row
+    results = json.loads((suite["out"] / "results" / f"{student}.json").read_text())
     if case.reason:
-        results = json.loads((suite["out"] / "results" / f"{name}.json").read_text())
         assert case.reason in row["note"] + results["output"], (row["note"], results["output"])
+    if case.message:
+        feedback = [t["output"] for t in results["tests"]]
+        assert any(case.message in f for f in feedback), feedback
     if case.status != "graded":
         assert row["auto_total"] == "0"
         return

@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -35,7 +34,9 @@ import zipfile
 from pathlib import Path
 
 from autograder import REPO_DIR
+from autograder.inert import json_text
 from autograder.rubric import load_rubric
+from autograder.submissions import UnreadableNotebook, read_notebook_bytes
 
 ZIP_NAME = "autograder.zip"
 # Repo files the zip carries (folders are walked for *.py, *.toml, *.ini).
@@ -142,11 +143,17 @@ def _failure(reason: str) -> dict:
 
 
 def pick_notebook(submission: Path, assignment: str) -> Path | None:
-    """The submitted notebook: <assignment>.ipynb if present, else the first by name."""
+    """The submitted notebook: <assignment>.ipynb if present, else the first by name.
+
+    Links are listed, not followed (a link is then refused when it is read).
+    """
     found = sorted(
-        p
-        for p in submission.rglob("*.ipynb")
-        if p.is_file() and ".ipynb_checkpoints" not in p.parts and not p.name.startswith(".")
+        Path(top, name)
+        for top, dirs, files in os.walk(submission)  # does not descend into linked folders
+        for name in files + [d for d in dirs if Path(top, d).is_symlink()]
+        if name.endswith(".ipynb")
+        and ".ipynb_checkpoints" not in Path(top).parts
+        and not name.startswith(".")
     )
     exact = [p for p in found if p.name == f"{assignment}.ipynb"]
     return (exact or found or [None])[0]
@@ -165,7 +172,10 @@ def run_autograder(root: Path) -> dict:
             # The student id is the file stem: a fixed one, whatever the upload was called.
             nb = Path(tmp) / "in" / "submission.ipynb"
             nb.parent.mkdir()
-            shutil.copyfile(notebook, nb)
+            try:  # the upload's own bytes: never through a link, size checked first
+                nb.write_bytes(read_notebook_bytes(notebook, root / "submission"))
+            except UnreadableNotebook as exc:
+                return _write_results(results, _failure(f"{notebook.name}: {exc}."))
             out = Path(tmp) / "out"
             cmd = [sys.executable, "-m", "autograder", "grade", str(nb), "--out", str(out)]
             cmd += ["--no-pdf", "--jobs", "1"]
@@ -182,8 +192,13 @@ def run_autograder(root: Path) -> dict:
                     data = _failure("the autograder could not run; please tell your instructor.")
             except subprocess.TimeoutExpired:
                 data = _failure("grading took too long; please tell your instructor.")
+    return _write_results(results, data)
+
+
+def _write_results(results: Path, data: dict) -> dict:
     tmp_results = results.with_suffix(".json.tmp")
-    tmp_results.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    text = json_text(json.dumps(data, indent=2, ensure_ascii=False))
+    tmp_results.write_text(text + "\n", encoding="utf-8")
     os.replace(tmp_results, results)
     return data
 

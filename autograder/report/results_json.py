@@ -17,6 +17,7 @@ import json
 from typing import Any
 
 from autograder.grade.outcome import SubmissionResult
+from autograder.inert import json_text
 from autograder.rubric import Rubric
 
 UNSAFE_NOTE = "WARNING: graded with --unsafe-no-sandbox; student code was not isolated."
@@ -98,4 +99,4 @@ def results_json(result: SubmissionResult, rubric: Rubric) -> dict[str, Any]:
 
 
 def dumps(data: dict[str, Any]) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    return json_text(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True)) + "\n"

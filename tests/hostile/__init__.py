@@ -8,11 +8,21 @@ A built notebook is the solved answer cells (from the instructor notebook), with
 ``overrides`` replacing answer cells by function name and ``extra`` code cells
 run first, right after the imports. ``raw`` replaces the whole file instead.
 ``{PORT}`` in any source is replaced by the port of a listener the suite opens.
+
+Some cases are not notebook bytes but a file-system entry: ``filename`` gives the
+entry's name (any bytes; default ``<case>.ipynb``) and ``entry(path, notebook)``
+creates it at ``path`` (a link, a FIFO, a device, a folder, a sparse file, an
+extracted zip, …), given the bytes the case would otherwise have written. The
+suite finds a case's row by the ``source:`` line of each log: the row whose source
+is the entry or lies inside it.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import nbformat
 
@@ -38,6 +48,21 @@ class Case:
     hurt: frozenset[str] = frozenset()  # their callers: may lose points (they call a broken one)
     status: str = "graded"
     reason: str = ""  # must appear in the row's reason or notebook errors
+    message: str = ""  # must appear in the feedback of one of its results.json tests
+    filename: bytes | None = None  # the entry's name in the folder; default <case>.ipynb
+    entry: Callable[[Path, bytes], None] | None = None  # makes the entry at a path
+
+    def path(self, folder: Path, name: str) -> Path:
+        return folder / os.fsdecode(self.filename or f"{name}.ipynb".encode())
+
+    def create(self, folder: Path, name: str, port: int) -> Path:
+        """Put this case into ``folder``; returns the path of its entry."""
+        path = self.path(folder, name)
+        if self.entry is not None:
+            self.entry(path, self.build(port))
+        else:
+            path.write_bytes(self.build(port))
+        return path
 
     def build(self, port: int) -> bytes:
         if self.raw is not None:
