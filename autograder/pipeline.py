@@ -189,9 +189,9 @@ def grade(options: GradeOptions) -> list[SubmissionResult]:
     if cached:
         print(f"reused {len(cached)} unchanged results (--force regrades them)", file=sys.stderr)
     kept = cache.others(set(students))
-    for r in kept:
-        r.manual = manual.get(r.student, {})
+    for r in kept:  # their reports get this run's manual grades too
         r.note = "kept from an earlier run into this OUT (not among this run's submissions)"
+        write_reports(r)
     if kept:
         print(f"kept {len(kept)} rows graded by an earlier run into {options.out}", file=sys.stderr)
     everyone = sorted([*results, *kept], key=lambda r: r.student)
