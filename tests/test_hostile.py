@@ -283,7 +283,8 @@ def test_every_csv_cell_is_inert(suite):
                 if cell.startswith(FORMULA_START):
                     float(cell)  # only a number may start with + or -
     grades = {r["student"]: r for r in suite["rows"]}
-    assert "'+A1" in grades and "'-1+1" in grades
+    if {"id_plus_formula", "id_minus_formula"} <= set(CASES):
+        assert "'+A1" in grades and "'-1+1" in grades
     for row in suite["rows"]:
         for item in FULL:
             float(row[item])
