@@ -220,9 +220,12 @@ def discover(args: list[Path], assignment: str = "hw2") -> list[Submission]:
     return sorted(_resolve_collisions(unique), key=lambda s: s.student)
 
 
-def _open_no_links(path: Path, root: Path | None) -> int:
-    """Open ``path`` read-only; no part below ``root`` may be a link, the file not a FIFO."""
-    final = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+def _open_path(path: Path, root: Path | None) -> int:
+    """An O_PATH descriptor of ``path``: no part below ``root`` followed if it is a link.
+
+    O_PATH opens nothing: a device's driver is not called, a FIFO does not block.
+    """
+    final = os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC
     if root is None or not path.is_relative_to(root):
         return os.open(path, final)
     parts = path.relative_to(root).parts
@@ -241,18 +244,19 @@ def _open_no_links(path: Path, root: Path | None) -> int:
 def read_notebook_bytes(path: Path, root: Path | None = None) -> bytes:
     """The bytes of a submitted file, read safely.
 
-    No link is followed (below ``root``, and never the file itself); a FIFO or a
-    device is never read; the size is checked on the opened file before any byte is
-    read, so a huge (or sparse) file costs nothing. Raises UnreadableNotebook.
+    No link is followed (below ``root``, and never the file itself); only a regular
+    file is ever opened for reading, never a FIFO or a device; the size is checked on
+    that file before any byte is read, so a huge (or sparse) file costs nothing.
+    Raises UnreadableNotebook.
     """
     try:
-        fd = _open_no_links(path, root)
+        handle = _open_path(path, root)
     except OSError as exc:
-        if exc.errno in (errno.ELOOP, errno.ENOTDIR):  # a link where a file or folder should be
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):  # a link where a folder should be
             raise UnreadableNotebook(LINK_PROBLEM) from None
         raise UnreadableNotebook(f"the file cannot be read ({exc.strerror})") from None
     try:
-        st = os.fstat(fd)
+        st = os.fstat(handle)
         problem = _problem(st, "")
         if problem:
             raise UnreadableNotebook(problem)
@@ -260,6 +264,13 @@ def read_notebook_bytes(path: Path, root: Path | None = None) -> bytes:
             raise UnreadableNotebook("the file is empty")
         if st.st_size > MAX_NOTEBOOK_BYTES:
             raise UnreadableNotebook(f"the file is larger than {MAX_NOTEBOOK_BYTES >> 20} MB")
+        # The very file just checked, reopened for reading: no window to swap it.
+        fd = os.open(f"/proc/self/fd/{handle}", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise UnreadableNotebook(f"the file cannot be read ({exc.strerror})") from None
+    finally:
+        os.close(handle)
+    try:
         chunks, got = [], 0
         while got <= MAX_NOTEBOOK_BYTES and (chunk := os.read(fd, 1 << 20)):
             chunks.append(chunk)
@@ -267,8 +278,6 @@ def read_notebook_bytes(path: Path, root: Path | None = None) -> bytes:
         if got > MAX_NOTEBOOK_BYTES:  # it grew while we read
             raise UnreadableNotebook(f"the file is larger than {MAX_NOTEBOOK_BYTES >> 20} MB")
         return b"".join(chunks)
-    except BlockingIOError:
-        raise UnreadableNotebook("the file cannot be read (it would block)") from None
     except OSError as exc:
         raise UnreadableNotebook(f"the file cannot be read ({exc.strerror})") from None
     finally:
