@@ -36,6 +36,7 @@ class SubmissionResult:
     manual: dict[str, float] = field(default_factory=dict)
     unsafe: bool = False
     seconds: float = 0.0
+    isolation: str = ""  # the level student code ran at (autograder.run.isolation.Level)
 
     def item_score(self, item_id: str, points: float) -> float:
         """points × (weight of passed tests) / (weight of all tests) for an auto item."""
