@@ -155,7 +155,8 @@ def grade(options: GradeOptions) -> list[SubmissionResult]:
     if level is isolation.Level.UID:
         # No mount namespace hides them: make the repo, OUT and the submissions unreadable
         # to the per-slot uids (and every other uid).
-        for path in isolation.protect([REPO_DIR, options.out, *options.submissions]):
+        paths = [*isolation.repo_paths(REPO_DIR), options.out, *options.submissions]
+        for path in isolation.protect(paths):
             print(f"isolation uid: made {path} unreadable to other users", file=sys.stderr)
     progress = Progress(len(subs))
     _remove_stale_temporaries(options.out)

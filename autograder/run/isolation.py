@@ -45,6 +45,7 @@ import shutil
 import signal
 import stat
 import subprocess
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -336,6 +337,8 @@ def make_cgroup(name: str, limits: ProcLimits) -> Cgroup | None:
     memory and pids controllers enabled below this process's cgroup (root, or a
     delegated subtree such as a systemd user service).
     """
+    if os.environ.get("HW2_NO_CGROUP") == "1":  # tests: exercise the fallback caps
+        return None
     memory_bytes = limits.memory_mb << 20
     mem, pids = _own_cgroup("memory"), _own_cgroup("pids")
     if mem is None or pids is None:
@@ -568,6 +571,17 @@ def _processes_of(uid: int) -> tuple[list[int], list[int]]:
     return live, ours
 
 
+def reap_orphans() -> None:
+    """Reap the zombies this (subreaper) process adopted: bwrap's pid 1 once bwrap is gone."""
+    me = str(os.getpid())
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                fields = Path(f"/proc/{entry.name}/stat").read_text().rsplit(")", 1)[1].split()
+                if fields[0] == "Z" and fields[1] == me:
+                    os.waitpid(int(entry.name), os.WNOHANG)
+
+
 def kill_uid(uid: int) -> int:
     """SIGKILL every live process whose real uid is ``uid``; returns how many were signalled.
 
@@ -588,6 +602,58 @@ def kill_uid(uid: int) -> int:
                 killed += 1
         time.sleep(0.001)
     return killed
+
+
+def files_of(uid: int, roots: Iterable[str] = WORLD_WRITABLE, depth: int = 3) -> int:
+    """Bytes on disk of what ``uid`` owns in the world-writable folders (never following links).
+
+    The uid can create entries only in world-writable folders, so only those are
+    descended into; a folder it owns is counted whole.
+    """
+    total = 0
+    for root in roots:
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(root):
+                with contextlib.suppress(OSError):
+                    st = entry.stat(follow_symlinks=False)
+                    if st.st_uid == uid and stat.S_ISDIR(st.st_mode):
+                        for folder, _, names in os.walk(entry.path):
+                            for name in names:
+                                with contextlib.suppress(OSError):
+                                    total += os.lstat(os.path.join(folder, name)).st_blocks * 512
+                    elif st.st_uid == uid:
+                        total += st.st_blocks * 512
+                    elif stat.S_ISDIR(st.st_mode) and st.st_mode & 0o002 and depth > 0:
+                        total += files_of(uid, [entry.path], depth - 1)
+    return total
+
+
+class FileWatch:
+    """The uid level without a cgroup: the slot uid's files in the host's world-writable
+    folders are held to the same budget as the sandbox's tmpfs mounts elsewhere.
+
+    A thread sums them every ``interval`` seconds and kills the slot's processes once
+    they exceed ``budget`` bytes (the overshoot is what can be written in one interval;
+    the hostile suite measures it). Each file is also capped by RLIMIT_FSIZE.
+    """
+
+    def __init__(self, uid: int, budget: int, interval: float = 0.05) -> None:
+        self.uid, self.budget, self.interval = uid, budget, interval
+        self.tripped = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            if files_of(self.uid) > self.budget:
+                self.tripped = True
+                kill_uid(self.uid)
+                _remove_files_of(self.uid, WORLD_WRITABLE)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def _remove_files_of(uid: int, roots: Iterable[str], depth: int = 3) -> None:
@@ -620,6 +686,7 @@ def cleanup(conf: Confinement, proc: subprocess.Popen | None = None) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+        reap_orphans()
     if conf.uid is not None and os.geteuid() == 0:
         kill_uid(conf.uid)
         if conf.level is Level.UID:
@@ -644,11 +711,27 @@ def readable_by_others(path: Path) -> bool:
         return False
 
 
+def repo_paths(repo: Path) -> list[Path]:
+    """What of a checkout the per-slot uid must not read: everything but the .venv link.
+
+    The reference, the hidden graders, the instructor notebook and the example answers
+    all live there, and so does git's history of them (a worktree's is elsewhere).
+    The venv stays reachable: the grader runs from it.
+    """
+    paths = [p for p in sorted(repo.iterdir()) if p.name != ".venv" and not p.is_symlink()]
+    git = repo / ".git"
+    if git.is_file():  # a worktree: "gitdir: <common>/worktrees/<name>"
+        gitdir = Path(git.read_text().partition(":")[2].strip())
+        if gitdir.parent.name == "worktrees":
+            paths.append(gitdir.parent.parent)
+    return paths
+
+
 def protect(paths: Iterable[Path]) -> list[Path]:
     """Uid level: make each of ``paths`` unreadable to other uids (chmod o-rwx); the changed."""
     changed = []
     for path in paths:
-        if path.exists() and readable_by_others(path):
+        if path.exists() and not path.is_symlink() and readable_by_others(path):
             mode = stat.S_IMODE(os.stat(path).st_mode)
             os.chmod(path, mode & ~0o007)
             changed.append(path)

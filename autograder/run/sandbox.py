@@ -167,6 +167,7 @@ class Sandbox:
         self.proc: subprocess.Popen | None = None
         self.deadline = 0.0
         self.conf: isolation.Confinement | None = None
+        self._watch: isolation.FileWatch | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
     def _command(self, req_r: int, reply_w: int, data_fds: list[int]) -> tuple[list[str], Path]:
@@ -241,6 +242,9 @@ class Sandbox:
             for fd in (req_r, reply_w, out_w, *data_fds):
                 os.close(fd)
         self._drain = _Drain(out_r, self.limits.output_bytes)
+        if self.level is Level.UID and self.conf.cgroup is None and os.geteuid() == 0:
+            budget = (self.limits.tmp_mb + isolation.SHM_MB) << 20
+            self._watch = isolation.FileWatch(self.uid, budget)
         timeout = min(
             self.limits.cell_timeout * max(len(cells), 1) + 10, self.limits.submission_timeout
         )
@@ -257,6 +261,9 @@ class Sandbox:
         return self._drain.kept.decode("utf-8", "replace"), self._drain.total
 
     def close(self) -> None:
+        if self._watch is not None:
+            self._watch.stop()
+            self._watch = None
         if self.proc is not None:
             isolation.cleanup(self.conf, self.proc)
             for fd in (self._req_w, self._reply_r):

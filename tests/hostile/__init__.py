@@ -12,7 +12,8 @@ run first, right after the imports. ``raw`` replaces the whole file instead.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import nbformat
 
@@ -38,6 +39,15 @@ class Case:
     hurt: frozenset[str] = frozenset()  # their callers: may lose points (they call a broken one)
     status: str = "graded"
     reason: str = ""  # must appear in the row's reason or notebook errors
+    network: bool = False  # it may reach the suite's listener (only where a level allows it)
+    # Per isolation level (full, rootless, uid), fields that differ there, with the why:
+    # at={"uid": {"zero": ALL, "why": "…"}}.
+    at: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def at_level(self, level: str) -> Case:
+        """This case's expectation at ``level``."""
+        changes = {k: v for k, v in self.at.get(level, {}).items() if k != "why"}
+        return replace(self, **changes) if changes else self
 
     def build(self, port: int) -> bytes:
         if self.raw is not None:
