@@ -24,8 +24,8 @@ from tests.conftest import REPO
 LEVELS = ("full", "rootless", "uid")
 USER = "hw2-rootless"
 DENY_USERNS = [sys.executable, str(REPO / "scripts" / "deny_userns.py")]
-SITE = Path(sys.prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
-SITE = SITE / "site-packages"
+_PY = f"python{sys.version_info.major}.{sys.version_info.minor}"
+SITE = Path(sys.prefix).resolve() / "lib" / _PY / "site-packages"
 
 
 def runtime() -> str:
@@ -82,7 +82,8 @@ class Place:
     top: Path
 
     def run(self, args: list[str], **kw) -> subprocess.CompletedProcess:
-        return subprocess.run(self.command(args), cwd=self.repo, env=self.env, **kw)
+        kw.setdefault("env", self.env)
+        return subprocess.run(self.command(args), cwd=self.repo, **kw)
 
     def command(self, args: list[str]) -> list[str]:
         return [*self.prefix, self.python, *args]

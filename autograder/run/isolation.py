@@ -234,6 +234,7 @@ def current_level(runtime: Path | None = None) -> Level:
 def _probe(runtime: Path) -> Level:
     """Try the strongest level first: full (root) or rootless (not root), then uid."""
     root = os.geteuid() == 0
+    become_subreaper()  # bwrap's pid 1 is ours to reap: a zombie would count against the slot
     slot = acquire_slot()  # a slot of its own: another run's clean-up must not kill the probe
     try:
         conf = Confinement(Level.FULL if root else Level.ROOTLESS, slot, ProcLimits(), cgroup=None)
@@ -267,6 +268,7 @@ def _probe(runtime: Path) -> Level:
         return Level.UID
     finally:
         cleanup(Confinement(Level.UID if root else Level.ROOTLESS, slot, ProcLimits(), None))
+        reap_orphans()
         release_slot(slot)
 
 
@@ -569,6 +571,21 @@ def _processes_of(uid: int) -> tuple[list[int], list[int]]:
                             ours.append(int(entry.name))
                     break
     return live, ours
+
+
+def become_subreaper() -> None:
+    """Adopt this process's orphaned descendants (PR_SET_CHILD_SUBREAPER), so we can reap them.
+
+    When a sandbox is killed, bwrap's inner process (pid 1 of the sandbox's pid
+    namespace) outlives the outer bwrap by a moment and would be re-parented to the
+    machine's init. Its zombie then keeps counting against the slot uid until init
+    gets round to reaping it, which some container inits do late. As a subreaper the
+    grading process inherits it instead and reaps it at once.
+    """
+    import ctypes
+
+    PR_SET_CHILD_SUBREAPER = 36
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
 def reap_orphans() -> None:

@@ -114,19 +114,7 @@ def _font_cache(runtime: Path) -> dict[str, str]:
     }
 
 
-def become_subreaper() -> None:
-    """Adopt this process's orphaned descendants (PR_SET_CHILD_SUBREAPER), so we can reap them.
-
-    When a sandbox is killed, bwrap's inner process (pid 1 of the sandbox's pid
-    namespace) outlives the outer bwrap by a moment and would be re-parented to the
-    machine's init. Its zombie then keeps counting against the slot uid until init
-    gets round to reaping it, which some container inits do late. As a subreaper the
-    grading process inherits it instead and reaps it at once in :func:`kill_uid`.
-    """
-    import ctypes
-
-    PR_SET_CHILD_SUBREAPER = 36
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+become_subreaper = isolation.become_subreaper
 
 
 @dataclass
