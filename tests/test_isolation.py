@@ -330,3 +330,32 @@ def test_setup_as_a_user_with_a_missing_package_prints_one_line_and_builds_nothi
         assert not (place.scratch / "home" / ".local").exists()
     finally:
         place.cleanup()
+
+
+# -- one-shot tools (xelatex): run_confined ------------------------------------------------
+
+
+@pytest.mark.parametrize("level", [Level.FULL, Level.UID])
+def test_run_confined_gives_the_tool_its_work_folder_only(tmp_path, level):
+    if os.geteuid() != 0 or (level is Level.FULL and levels.unavailable("full")):
+        pytest.skip("needs root")
+    work = isolation.scratch("test-")
+    (work / "in.tex").write_text("x")
+    slot = isolation.acquire_slot()
+    try:
+        inner = isolation.inner_path(Confinement(level, slot, LIM), work)
+        script = ("cat in.tex > out.txt; id -u > uid.txt; pwd > pwd.txt; "
+                  f"ls {REPO} > repo.txt 2>&1; sleep 60 & sleep 60")  # fmt: skip
+        code = isolation.run_confined(["/bin/sh", "-c", script], slot=slot, limits=LIM,
+                                      env={"PATH": "/usr/bin:/bin"}, timeout=3, workdir=work,
+                                      level=level)  # fmt: skip
+        assert code == -1  # timed out: the sleeps
+        assert isolation._processes_of(isolation.slot_uid(slot))[0] == []  # nothing survives
+    finally:
+        isolation.release_slot(slot)
+    assert (work / "out.txt").read_text() == "x"
+    assert (work / "uid.txt").read_text().strip() == str(isolation.slot_uid(slot))
+    assert (work / "pwd.txt").read_text().strip() == inner
+    if level is Level.FULL:  # at the uid level the grading command protects the repo
+        assert "No such file" in (work / "repo.txt").read_text()
+    shutil.rmtree(work)

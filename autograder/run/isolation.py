@@ -435,7 +435,7 @@ def command(
     env: Mapping[str, str],
     ro: Iterable[str] = (),
     workdir: Path | None = None,
-    tmp_files: Mapping[str, str] = {},
+    ro_map: Mapping[str, str] = {},
 ) -> list[str]:
     """The full command line that runs ``argv`` confined at ``conf.level``.
 
@@ -444,7 +444,9 @@ def command(
     one writable host folder, seen as /work (see :func:`inner_path`); at the uid
     and full levels it must belong to the slot uid (:func:`prepare_workdir`).
     ``conf.data`` maps paths inside to readable fds (the worker's own source).
-    ``tmp_files`` maps host files to paths under /tmp inside, read-only.
+    ``ro_map`` maps host paths to other paths inside, read-only (full and rootless only:
+    at the uid and none levels the command sees host paths, so give it paths every uid
+    can read, e.g. a :func:`shared_copy`).
     """
     lim = conf.limits
     nproc = _processes(conf)
@@ -490,7 +492,7 @@ def command(
     ]  # fmt: skip
     for path in ro:
         bwrap += ["--ro-bind", path, path]
-    for src, dest in tmp_files.items():
+    for src, dest in ro_map.items():
         bwrap += ["--ro-bind", src, dest]
     for inner, fd in conf.data.items():
         bwrap += ["--dir", str(Path(inner).parent), "--ro-bind-data", str(fd), inner]
@@ -504,6 +506,50 @@ def command(
         bwrap += ["--setenv", key, value]
     inner = ["prlimit", f"--nproc={nproc}", "--"]
     return [*outer, *setpriv, *bwrap, "--", *inner, *argv]
+
+
+def run_confined(
+    argv: Sequence[str],
+    *,
+    slot: int,
+    limits: ProcLimits,
+    env: Mapping[str, str],
+    timeout: float,
+    ro: Iterable[str] = (),
+    ro_map: Mapping[str, str] = {},
+    workdir: Path | None = None,
+    level: Level | None = None,
+) -> int:
+    """Run ``argv`` confined, wait at most ``timeout`` s, clean up; its exit code (-1: timed out).
+
+    The entry point for one-shot sandboxed tools (xelatex, nbconvert): the level is the
+    grading command's (or detected), the slot the caller's (``acquire_slot``), ``workdir``
+    (made with :func:`scratch`, so the slot uid can reach it)
+    is handed to the slot (its only writable folder, seen as :func:`inner_path`), and the
+    whole tree is capped by ``limits`` like student code. stdin, stdout and stderr are
+    /dev/null: results go through ``workdir``.
+    """
+    level = level or current_level()
+    cgroup = make_cgroup(f"hw2-{os.getpid()}-{slot}-{time.monotonic_ns()}", limits)
+    conf = Confinement(level, slot, limits, cgroup)
+    cwd = None
+    if workdir is not None:
+        prepare_workdir(conf, workdir)
+        cwd = workdir
+    elif level in (Level.UID, Level.NONE):
+        cwd = private_dir(conf)
+    become_subreaper()
+    cmd = command(conf, argv, env=env, ro=ro, workdir=workdir, ro_map=ro_map)
+    proc = subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True, cwd=cwd,
+    )  # fmt: skip
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return -1
+    finally:
+        cleanup(conf, proc)
 
 
 # -- per-slot folders and clean-up ------------------------------------------------------
@@ -521,6 +567,14 @@ def private_dir(conf: Confinement) -> Path:
     if conf.uid is not None and os.geteuid() == 0:
         os.chown(path, conf.uid, conf.uid)
     return path
+
+
+def scratch(prefix: str = "work-") -> Path:
+    """A fresh folder in this user's base folder, which every slot uid can traverse (root)
+    and nobody else can list: where a sandboxed tool's ``workdir`` should live."""
+    import tempfile
+
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=base_dir()))
 
 
 def prepare_workdir(conf: Confinement, workdir: Path) -> None:

@@ -183,7 +183,7 @@ class Sandbox:
                 self.conf, [python, "-E", "-s", "-B", "/opt/grader/worker.py", *tail],
                 env=env, ro=[str(self.runtime), *(["/etc/fonts"] if Path("/etc/fonts").is_dir()
                                                    else [])],
-                tmp_files=_font_cache(self.runtime),
+                ro_map=_font_cache(self.runtime),
             )  # fmt: skip
             return cmd, Path("/")
         # uid and none: no mount namespace; the worker's files are a world-readable copy
