@@ -80,7 +80,7 @@ def _sandbox_processes(user: int = 0) -> list[int]:
 
 
 class MemorySampler:
-    """Samples, every 50 ms, each sandbox's memory: its processes' anonymous pages plus
+    """Samples, every 50 ms, each sandbox's memory: its processes' anonymous pages (PSS) plus
     its files (the sandbox's own tmpfs mounts; at the uid level, the slot uid's files in
     the host's /dev/shm, /tmp and /var/tmp). The peak must stay under --memory."""
 
@@ -104,7 +104,7 @@ class MemorySampler:
                 continue  # the rootless grader itself, not a sandbox
             key = ns if self.user else f"uid{uid}"
             g = groups.setdefault(key, {"anon": 0, "pids": [], "uid": uid})
-            g["anon"] += int(fields.get("RssAnon", "0 kB").split()[0]) << 10
+            g["anon"] += _pss_anon(pid)
             g["pids"].append(pid)
         for key, g in groups.items():
             files = 0
@@ -130,6 +130,17 @@ class MemorySampler:
     def close(self) -> None:
         self.stop.set()
         self.thread.join()
+
+
+def _pss_anon(pid: int) -> int:
+    """Anonymous memory of ``pid``, pages shared after fork counted once over their sharers."""
+    try:
+        for line in open(f"/proc/{pid}/smaps_rollup"):
+            if line.startswith("Pss_Anon:"):
+                return int(line.split()[1]) << 10
+    except OSError:
+        pass
+    return 0
 
 
 def _files_of(uid: int) -> int:
