@@ -23,7 +23,7 @@ def _release(args: argparse.Namespace) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from autograder.pipeline import GradeOptions, grade
+    from autograder.pipeline import GradeOptions, GradingIncomplete, grade
     from autograder.report.lms import RosterError
     from autograder.report.manual import ManualGradesError
     from autograder.run.sandbox import SandboxUnavailable
@@ -48,6 +48,9 @@ def _grade(args: argparse.Namespace) -> int:
     )
     try:
         grade(options)
+    except GradingIncomplete as exc:
+        print(f"error: grading is incomplete: {exc}", file=sys.stderr)
+        return 1
     except (SubmissionError, ManualGradesError, RosterError) as exc:
         raise UsageError(str(exc)) from None
     except SandboxUnavailable as exc:

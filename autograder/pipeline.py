@@ -11,6 +11,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder import REPO_DIR
 from autograder.grade.batch import grade_all
 from autograder.grade.cache import ResultCache, grader_fingerprint, submission_key
 from autograder.grade.outcome import SubmissionResult
@@ -22,6 +23,7 @@ from autograder.report.manual import read_manual, write_manual_template
 from autograder.report.results_json import UNSAFE_NOTE, dumps, results_json
 from autograder.report.summary import Progress, summary_table
 from autograder.rubric import Rubric, load_rubric
+from autograder.run import isolation
 from autograder.run.sandbox import Limits, check_sandbox, default_runtime
 from autograder.submissions import discover
 
@@ -37,6 +39,13 @@ class GradeOptions:
     unsafe: bool = False
     force: bool = False
     roster: Path | None = None
+
+
+class GradingIncomplete(Exception):
+    """Everything was written, but some rows or PDFs failed for the grader's own reasons.
+
+    The command then exits non-zero: a failed row is never a silent zero.
+    """
 
 
 def limits_for(options: GradeOptions) -> Limits:
@@ -58,11 +67,13 @@ def _remove_stale_temporaries(out: Path) -> None:
 
 def _write_pdfs(
     results: list[SubmissionResult], rubric: Rubric, options: GradeOptions, keys: dict[str, str]
-) -> None:
+) -> list[str]:
     """Render OUT/pdf/<student>.pdf, skipping those whose inputs are unchanged since the last run.
 
     A PDF depends on the notebook and the grading (both in the result's key) and on the
     manual grades; OUT/pdf/status.csv records for every student whether it was produced.
+    Returns the students whose PDF could not be made (every notebook gets at least its
+    score page, so that is the environment's fault: a missing package, a sandbox error).
     """
     from autograder.report.pdf import render_graded_pdfs
 
@@ -95,6 +106,7 @@ def _write_pdfs(
     })  # fmt: skip
     if todo:
         print(f"rendering {len(todo)} graded PDFs …", file=sys.stderr)
+    not_made = []
     for outcome in render_graded_pdfs(todo, rubric, options.out, options.jobs) if todo else []:
         rows[outcome.student] = [
             outcome.student,
@@ -105,6 +117,8 @@ def _write_pdfs(
         if outcome.produced:
             r = next(r for r in todo if r.student == outcome.student)
             write_atomic(state / f"{r.student}.pdf.key", pdf_key(r))
+        if not outcome.produced:
+            not_made.append(outcome.student)
         if not outcome.produced or outcome.degraded:
             what = "not produced" if not outcome.produced else f"degraded ({outcome.degraded})"
             print(visible(f"PDF for {outcome.student}: {what}: {outcome.reason}"), file=sys.stderr)
@@ -113,6 +127,7 @@ def _write_pdfs(
     w.writerow(["student", "produced", "degraded", "reason"])
     w.writerows([csv_cell(c) for c in rows[s]] for s in sorted(rows))
     write_atomic(status_path, buf.getvalue())
+    return not_made
 
 
 def _read_status(path: Path) -> dict[str, list[str]]:
@@ -141,14 +156,20 @@ def grade(options: GradeOptions) -> list[SubmissionResult]:
     manual = read_manual(manual_path, rubric)
     roster = read_roster(options.roster) if options.roster else None
     runtime = default_runtime()
-    check_sandbox(runtime, unsafe=options.unsafe)
+    level = check_sandbox(runtime, unsafe=options.unsafe)
     if options.unsafe:
         print(UNSAFE_NOTE, file=sys.stderr)
+    if level is isolation.Level.UID:
+        # No mount namespace hides them: make the repo, OUT and the submissions unreadable
+        # to the per-slot uids (and every other uid).
+        paths = [*isolation.repo_paths(REPO_DIR), options.out, *options.submissions]
+        for path in isolation.protect(paths):
+            print(f"isolation uid: made {path} unreadable to other users", file=sys.stderr)
     progress = Progress(len(subs))
     _remove_stale_temporaries(options.out)
     limits = limits_for(options)
     cache = ResultCache(options.out)
-    fingerprint = grader_fingerprint(limits, options.unsafe)
+    fingerprint = grader_fingerprint(limits, options.unsafe, level.value)
     keys = {s.student: submission_key(s, fingerprint) for s in subs}
     cached = {} if options.force else {
         s.student: r for s in subs if (r := cache.get(s.student, keys[s.student])) is not None
@@ -159,6 +180,7 @@ def grade(options: GradeOptions) -> list[SubmissionResult]:
     def write_reports(r: SubmissionResult) -> None:
         r.manual = manual.get(r.student, {})
         r.note = notes.get(r.student, r.note)
+        r.isolation = r.isolation or level.value  # a kept row keeps the level it was graded at
         write_atomic(options.out / "results" / f"{r.student}.json", dumps(results_json(r, rubric)))
         debug = [f"{t.name}\n{t.debug}" for t in r.tests if t.debug]
         head = [f"student: {r.student}", f"source: {path_text(r.source)}", f"status: {r.status}"]
@@ -205,9 +227,19 @@ def grade(options: GradeOptions) -> list[SubmissionResult]:
     if roster is not None:
         write_atomic(options.out / "lms.csv", lms_csv(everyone, rubric, roster))
     print(summary_table(everyone, rubric))
+    why = isolation.LIMITATIONS[level]
+    print(f"isolation: {level.value}" + (f" ({why})" if why else ""))
     print(
         f"\nwrote {options.out / 'grades.csv'} and {len(results)} results in {options.out}/results/"
     )
-    if options.pdf:
-        _write_pdfs(results, rubric, options, keys)
+    pdf_failures = _write_pdfs(results, rubric, options, keys) if options.pdf else []
+    problems = []
+    if failed := [r.student for r in results if r.status == "failed"]:
+        problems.append(f"{len(failed)} row(s) failed because of the grader itself ("
+                        + ", ".join(failed[:5]) + (", …" if len(failed) > 5 else "")
+                        + "; see OUT/logs/)")  # fmt: skip
+    if pdf_failures:
+        problems.append(f"{len(pdf_failures)} PDF(s) could not be made (see OUT/pdf/status.csv)")
+    if problems:
+        raise GradingIncomplete("; ".join(problems))
     return results

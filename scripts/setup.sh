@@ -3,16 +3,22 @@
 #   1. Debian packages: bubblewrap (sandbox), TeX + pandoc (PDFs), poppler-utils (PDF checks).
 #   2. The project venv .venv with requirements.txt.
 #   3. The sandbox runtime: a separate, minimal venv (numpy + matplotlib only) built on
-#      Debian's /usr/bin/python3, in a folder every uid can read (the sandbox drops to an
-#      unprivileged uid, and a pyenv Python under a mode-700 home is unreachable for it).
+#      Debian's /usr/bin/python3. As root it goes in /opt/hw2-autograder, a folder every uid
+#      can read (the sandbox drops to an unprivileged uid, and a pyenv Python under a
+#      mode-700 home is unreachable for it); as an ordinary user, in
+#      ${XDG_DATA_HOME:-~/.local/share}/hw2-autograder (the rootless sandbox runs as that user).
 # Each step is skipped when its stamp matches, so a rerun costs well under a second.
+# A missing Debian package that this user cannot install stops the set-up before anything
+# is built, with the one apt-get line to run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PY=${PYTHON:-python3}
 VENV=.venv
-RUNTIME=${HW2_SANDBOX_RUNTIME:-/opt/hw2-autograder/runtime-$(cat requirements-sandbox.txt | sha256sum | cut -c1-12)}
-APT_PACKAGES=(bubblewrap python3 texlive-xetex texlive-fonts-recommended texlive-plain-generic pandoc poppler-utils)
+if [[ $(id -u) == 0 ]]; then RUNTIME_BASE=/opt/hw2-autograder
+else RUNTIME_BASE=${XDG_DATA_HOME:-$HOME/.local/share}/hw2-autograder; fi
+RUNTIME=${HW2_SANDBOX_RUNTIME:-$RUNTIME_BASE/runtime-$(cat requirements-sandbox.txt | sha256sum | cut -c1-12)}
+APT_PACKAGES=(bubblewrap util-linux python3 python3-venv texlive-xetex texlive-fonts-recommended texlive-plain-generic pandoc poppler-utils)
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 # pip prints a warning for every index path this machine's pip.conf names but lacks;
@@ -38,9 +44,9 @@ if ((${#missing[@]})); then
     apt-get update -qq >/dev/null
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
-    say "WARNING: missing Debian packages: ${missing[*]}"
-    say "         install them with: apt-get install --no-install-recommends ${missing[*]}"
-    say "         without bubblewrap grading refuses to run; without TeX no PDFs are made."
+    say "missing Debian packages: ${missing[*]}. Install them (as root), then rerun:"
+    printf '%sapt-get install --no-install-recommends %s\n' "$([[ $(id -u) == 0 ]] || echo 'sudo ')" "${missing[*]}" >&2
+    exit 1
   fi
 fi
 
@@ -70,7 +76,7 @@ if [[ ! -f $rstamp || $(cat "$rstamp") != "$rwant" ]]; then
       -r requirements-sandbox.txt
     # matplotlib's font list, built once here instead of in every sandbox.
     MPLCONFIGDIR=$RUNTIME/mpl "$RUNTIME/bin/python" -c "import matplotlib.font_manager"
-    chmod -R a+rX,go-w "$(dirname "$RUNTIME")"
+    if [[ $(id -u) == 0 ]]; then chmod -R a+rX,go-w "$(dirname "$RUNTIME")"; fi
     echo "$rwant" >"$rstamp"
   fi
 fi

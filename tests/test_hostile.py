@@ -1,4 +1,8 @@
-"""The hostile-submission suite: every case in tests/hostile/, graded in one batch.
+"""The hostile-submission suite: every case in tests/hostile/, graded in one batch per level.
+
+The batch runs at every isolation level this machine provides (tests/levels.py):
+full, rootless (as an ordinary user) and uid (namespaces denied by a seccomp filter).
+A case states where its expectation differs by level (``Case.at``).
 
 Per case: its row exists once, with the expected status and reason; the
 functions it attacks score 0; every other function keeps full marks.
@@ -21,7 +25,6 @@ import os
 import re
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -31,6 +34,7 @@ import pytest
 from autograder.inert import FORMULA_START, path_text
 from autograder.rubric import load_rubric
 from autograder.run.sandbox import SANDBOX_UID_BASE
+from tests import levels
 from tests.conftest import REPO
 from tests.hostile import ALL
 
@@ -55,33 +59,37 @@ _ESCAPES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 # moves them, so two checkouts on one machine can run the suite at once.
 _lo, _, _hi = os.environ.get("HW2_HOSTILE_SLOTS", "240-247").partition("-")
 SLOTS = range(int(_lo), int(_hi) + 1)
+MEMORY_MB = 2048  # the grader's default --memory: one submission's processes and files together
 HOST_MARKERS = [Path("/tmp/pwned-by-student"), Path("/tmp/results.json"), Path("/tmp/grades.csv")]
 
 
-def _repo_digest() -> str:
+def _repo_digest(repo: Path = REPO) -> str:
     files = subprocess.run(
         ["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True
     ).stdout.split(b"\0")
     h = hashlib.sha256()
     for name in sorted(f for f in files if f):
-        path = REPO / name.decode()
+        path = repo / name.decode()
         if path.is_file():
             h.update(name + b"\0" + path.read_bytes())
     return h.hexdigest()
 
 
-def _sandbox_processes() -> list[int]:
+def _sandbox_processes(user: int = 0) -> list[int]:
+    """Live processes of the suite's slot uids (or, rootless, of the user it ran as)."""
     pids = []
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
             try:
-                for line in open(f"/proc/{entry.name}/status"):
-                    if line.startswith("Uid:"):
-                        if int(line.split()[1]) - SANDBOX_UID_BASE in SLOTS:
-                            pids.append(int(entry.name))
-                        break
+                status = open(f"/proc/{entry.name}/status").read()
             except OSError:
-                pass
+                continue
+            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+            uid = int(fields.get("Uid", "0").split()[0])
+            if fields.get("State", "").split()[:1] in (["Z"], ["X"]):
+                continue
+            if (user and uid == user) or (not user and uid - SANDBOX_UID_BASE in SLOTS):
+                pids.append(int(entry.name))
     return pids
 
 
@@ -138,6 +146,59 @@ class Sampler:
         self.thread.join()
 
 
+class MemorySampler:
+    """Samples, every 50 ms, each sandbox's memory: its processes' anonymous pages (PSS) plus
+    its files (the sandbox's own tmpfs mounts; at the uid level, the slot uid's files in
+    the host's /dev/shm, /tmp and /var/tmp). The peak must stay under --memory."""
+
+    def __init__(self, user: int = 0) -> None:
+        self.user, self.peak, self.peak_what = user, 0, ""
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _sample(self) -> None:
+        groups: dict[str, dict] = {}
+        for pid in _sandbox_processes(self.user):
+            try:
+                status = open(f"/proc/{pid}/status").read()
+                ns = os.readlink(f"/proc/{pid}/ns/pid")
+            except OSError:
+                continue
+            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+            uid = int(fields["Uid"].split()[0])
+            if self.user and ns == os.readlink("/proc/self/ns/pid"):
+                continue  # the rootless grader itself, not a sandbox
+            key = ns if self.user else f"uid{uid}"
+            g = groups.setdefault(key, {"anon": 0, "pids": [], "uid": uid})
+            g["anon"] += _pss_anon(pid)
+            g["pids"].append(pid)
+        for key, g in groups.items():
+            files = 0
+            if ns_mounts := [f"/proc/{pid}/root" for pid in g["pids"][:1]]:
+                for mount in ("tmp", "dev/shm"):
+                    try:
+                        st = os.statvfs(f"{ns_mounts[0]}/{mount}")
+                    except OSError:
+                        continue
+                    if st.f_blocks * st.f_frsize <= 1 << 30:  # the sandbox's own, sized tmpfs
+                        files += (st.f_blocks - st.f_bfree) * st.f_frsize
+            if not self.user:
+                files += _files_of(g["uid"])
+            if g["anon"] + files > self.peak:
+                self.peak = g["anon"] + files
+                self.peak_what = f"{key}: {g['anon'] >> 20} MiB of processes + {files >> 20} MiB"
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            self._sample()
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
 def _row_of_case(out: Path, folder: Path, rows: dict[str, dict]) -> dict[str, list[str]]:
     """case → the student ids whose log names a source at or inside the case's entry."""
     sources = {}
@@ -151,6 +212,30 @@ def _row_of_case(out: Path, folder: Path, rows: dict[str, dict]) -> dict[str, li
             s for s, src in sources.items() if src == entry or src.startswith(entry + "/")
         ]
     return found
+
+
+def _pss_anon(pid: int) -> int:
+    """Anonymous memory of ``pid``, pages shared after fork counted once over their sharers."""
+    try:
+        for line in open(f"/proc/{pid}/smaps_rollup"):
+            if line.startswith("Pss_Anon:"):
+                return int(line.split()[1]) << 10
+    except OSError:
+        pass
+    return 0
+
+
+def _files_of(uid: int) -> int:
+    total = 0
+    for root in ("/dev/shm", "/tmp", "/var/tmp"):
+        try:
+            for entry in os.scandir(root):
+                st = entry.stat(follow_symlinks=False)
+                if st.st_uid == uid:
+                    total += st.st_blocks * 512
+        except OSError:
+            pass
+    return total
 
 
 class Listener:
@@ -184,42 +269,67 @@ class Listener:
         self.sock.close()
 
 
-@pytest.fixture(scope="module")
-def suite(tmp_path_factory):
+# The full level is the CI baseline; the others double the suite's time, so they are slow.
+LEVEL_PARAMS = [
+    pytest.param(lv, marks=[] if lv == "full" else [pytest.mark.slow], id=lv)
+    for lv in levels.LEVELS
+]
+
+
+@pytest.fixture(scope="module", params=LEVEL_PARAMS)
+def suite(request):
+    level = request.param
+    if why := levels.unavailable(level):
+        pytest.skip(f"{level}: {why}")
     for marker in HOST_MARKERS:
         assert not marker.exists(), f"{marker} exists before the suite; remove it"
-    folder = tmp_path_factory.mktemp("hostile")
-    out = tmp_path_factory.mktemp("hostile-out") / "out"
+    place = levels.place(level)
+    request.addfinalizer(place.cleanup)
+    folder, out = place.scratch / "hostile", place.scratch / "out"
+    folder.mkdir()
     listener = Listener()
     for name, case in CASES.items():
         case.create(folder, name, listener.port)
-    before = _repo_digest()
+    if place.uid:  # lchown: a case's link must never hand its target to the sandbox user
+        for top, dirs, files in os.walk(folder):
+            for entry in (top, *(os.path.join(top, n) for n in dirs + files)):
+                os.chown(entry, place.uid, place.uid, follow_symlinks=False)
+    before = _repo_digest(), _repo_digest(place.repo)
     start = time.monotonic()
-    cmd = [sys.executable, "-m", "autograder", "grade", str(folder), "--out", str(out),
-           "--timeout", "3", "--jobs", "2", "--no-pdf"]  # fmt: skip
-    env = {**os.environ, "HW2_SANDBOX_SLOTS": f"{SLOTS[0]}-{SLOTS[-1]}"}
+    cmd = place.command(["-m", "autograder", "grade", str(folder), "--out", str(out),
+                         "--timeout", "3", "--jobs", "2", "--no-pdf"])  # fmt: skip
+    env = {**place.env, "HW2_SANDBOX_SLOTS": f"{SLOTS[0]}-{SLOTS[-1]}"}
+    sampler = MemorySampler(place.uid)
     proc = subprocess.Popen(
-        cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        cmd, cwd=place.repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
-    sampler = Sampler(proc.pid)
+    trusted = Sampler(proc.pid)
     try:
         output, _ = proc.communicate(timeout=BATCH_SECONDS)
     except subprocess.TimeoutExpired:
         proc.kill()
         pytest.fail(f"the hostile batch did not finish within {BATCH_SECONDS} s")
     finally:
-        sampler.close()
+        trusted.close()
     elapsed = time.monotonic() - start
     for _ in range(20):  # the last sandbox may still be being reaped
-        if not _sandbox_processes():
+        if not _sandbox_processes(place.uid):
             break
         time.sleep(0.1)
+    sampler.close()
     listener.close()
     assert proc.returncode == 0, output.decode(errors="replace")[-3000:]
     rows = list(csv.DictReader(open(out / "grades.csv", newline="", encoding="utf-8")))
     # The student id as the file system knows it (a formula-like one is written '+A1).
     by_student = {r["student"].removeprefix("'"): r for r in rows}
+    print(
+        f"hostile batch at level {level}: {elapsed:.1f} s; largest sandbox "
+        f"{sampler.peak >> 20} MiB ({sampler.peak_what})"
+    )
     return {
+        "level": level,
+        "memory_peak": sampler.peak,
+        "memory_what": sampler.peak_what,
         "returncode": proc.returncode,
         "raw_output": output,
         "output": output.decode(errors="replace"),
@@ -227,11 +337,11 @@ def suite(tmp_path_factory):
         "rows": rows,
         "by_student": by_student,
         "ids_of_case": _row_of_case(out, folder, by_student),
-        "trusted_peak_mib": max(sampler.peak_kib.values(), default=0) / 1024,
-        "shmem_rise_mib": (sampler.shmem_peak - sampler.shmem_start) / 1024,
+        "trusted_peak_mib": max(trusted.peak_kib.values(), default=0) / 1024,
+        "shmem_rise_mib": (trusted.shmem_peak - trusted.shmem_start) / 1024,
         "out": out,
-        "repo_changed": _repo_digest() != before,
-        "leftovers": _sandbox_processes(),
+        "repo_changed": (_repo_digest(), _repo_digest(place.repo)) != before,
+        "leftovers": _sandbox_processes(place.uid),
         "received": listener.received,
     }
 
@@ -248,7 +358,13 @@ def test_batch_completes_and_leaves_nothing_behind(suite):
     assert suite["elapsed"] < BATCH_SECONDS
     assert not suite["repo_changed"], "a file of the repo changed"
     assert suite["leftovers"] == [], "sandbox processes survived grading"
-    assert suite["received"] == [], "the loopback listener was reached"
+    assert f"isolation: {suite['level']}" in suite["output"]
+    assert {r["isolation"] for r in suite["rows"]} == {suite["level"]}
+    may_connect = any(c.at_level(suite["level"]).network for c in CASES.values())
+    if may_connect:  # the level cannot stop it (README); only the network case tries
+        assert set(suite["received"]) <= {b"<connection>stolen", b"<connection>"}
+    else:
+        assert suite["received"] == [], "the loopback listener was reached"
     for marker in HOST_MARKERS:
         assert not marker.exists(), f"{marker} was created on the host"
     ids = suite["ids_of_case"]
@@ -300,6 +416,13 @@ def test_no_control_character_reaches_the_terminal_or_out(suite):
 
 
 @pytest.mark.slow
+def test_each_sandbox_stays_under_its_memory_cap(suite):
+    # Processes and files together, sampled every 50 ms (children_allocate: 8 × 1.5 GiB;
+    # fill_root_and_dev: 3 GiB of files per folder).
+    assert suite["memory_peak"] < MEMORY_MB << 20, suite["memory_what"]
+
+
+@pytest.mark.slow
 def test_grader_memory_stays_bounded(suite):
     # ru_maxrss of the grading command's process tree (largest single process), in KiB.
     import resource
@@ -311,7 +434,7 @@ def test_grader_memory_stays_bounded(suite):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_case_outcome(suite, name):
-    case = CASES[name]
+    case = CASES[name].at_level(suite["level"])
     (student,) = suite["ids_of_case"][name]
     row = suite["by_student"][student]
     assert row["status"] == case.status, row

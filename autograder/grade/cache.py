@@ -27,11 +27,11 @@ _DECIDING = [
 ]
 
 
-def grader_fingerprint(limits: Limits, unsafe: bool) -> str:
+def grader_fingerprint(limits: Limits, unsafe: bool, level: str = "") -> str:
     h = hashlib.sha256()
     for path in _DECIDING:
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    h.update(repr((limits, unsafe)).encode())
+    h.update(repr((limits, unsafe, level)).encode())
     return h.hexdigest()
 
 

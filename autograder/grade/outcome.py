@@ -37,6 +37,7 @@ class SubmissionResult:
     unsafe: bool = False
     seconds: float = 0.0
     note: str = ""  # about the row itself (a changed id, a row kept from an earlier run)
+    isolation: str = ""  # the level student code ran at (autograder.run.isolation.Level)
 
     def item_score(self, item_id: str, points: float) -> float:
         """points × (weight of passed tests) / (weight of all tests) for an auto item."""

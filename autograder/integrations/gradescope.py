@@ -15,11 +15,16 @@ The zip unpacks into Gradescope's ``/autograder/source``:
 
 Per submission, ``--run`` picks the notebook in ``$AUTOGRADER_ROOT/submission/``
 (default root ``/autograder``; ``hw2.ipynb`` if there are several), grades it with
-``python -m autograder grade NOTEBOOK --out TMP --no-pdf`` (in the bubblewrap sandbox),
-and copies ``TMP/results/<student>.json`` to ``$AUTOGRADER_ROOT/results/results.json``:
-Gradescope's format, one test per hidden grader check with ``after_published``
-visibility, feedback that never contains grader code or reference values, and a top-level
-``score``. Anything that goes wrong still leaves a valid results.json (score 0, the reason).
+``python -m autograder grade NOTEBOOK --out TMP --no-pdf`` and writes
+``$AUTOGRADER_ROOT/results/results.json``: the autograded part only (max 4), one test per
+hidden grader check with ``after_published`` visibility, feedback that never contains
+grader code or reference values. The written questions are Gradescope manual questions
+beside the autograder in the assignment outline (README), so none of them appears here.
+Anything that goes wrong still leaves a valid results.json (score 0, one sentence for the
+student); the reason goes to the log, which only instructors see.
+
+Gradescope's containers deny user namespaces (Docker's default seccomp profile), so the
+grader runs at the ``uid`` isolation level there (autograder.run.isolation).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import stat
 import subprocess
 import sys
 import tempfile
@@ -142,21 +148,53 @@ def _failure(reason: str) -> dict:
     }
 
 
-def pick_notebook(submission: Path, assignment: str) -> Path | None:
-    """The submitted notebook: <assignment>.ipynb if present, else the first by name.
+def _shown(name: str) -> str:
+    """A file name as students may read it: quoted, control characters escaped."""
+    return json.dumps(name, ensure_ascii=False)
 
-    Links are listed, not followed (a link is then refused when it is read).
+
+def pick_notebook(submission: Path, assignment: str) -> tuple[Path | None, str]:
+    """(the notebook to grade, a note for the student): <assignment>.ipynb, or the only one.
+
+    Links are listed, never followed: a link (or FIFO, or device) named *.ipynb is picked
+    like a file and then refused with that reason when it is read. With several notebooks and
+    none named <assignment>.ipynb, or with none at all, the path is None and the note
+    says what to upload.
     """
-    found = sorted(
-        Path(top, name)
-        for top, dirs, files in os.walk(submission)  # does not descend into linked folders
-        for name in files + [d for d in dirs if Path(top, d).is_symlink()]
-        if name.endswith(".ipynb")
-        and ".ipynb_checkpoints" not in Path(top).parts
-        and not name.startswith(".")
-    )
-    exact = [p for p in found if p.name == f"{assignment}.ipynb"]
-    return (exact or found or [None])[0]
+    found = []
+    for folder, dirs, files in os.walk(submission):  # never follows a link
+        dirs[:] = sorted(d for d in dirs if d != ".ipynb_checkpoints" and not d.startswith("."))
+        linked = [d for d in dirs if stat.S_ISLNK(os.lstat(Path(folder) / d).st_mode)]
+        for name in sorted(files + linked):
+            if name.endswith(".ipynb") and not name.startswith("."):
+                found.append(Path(folder) / name)
+    want = f"{assignment}.ipynb"
+    exact = [p for p in found if p.name == want]
+    others = ", ".join(_shown(p.name) for p in found[:5] if p not in exact[:1])
+    if exact:
+        return exact[0], (f"Graded {want}; also uploaded (ignored): {others}." if others else "")
+    if len(found) == 1:
+        return found[0], ""
+    if not found:
+        return None, f"no Jupyter notebook (.ipynb) in your submission; upload {want}."
+    return None, f"several notebooks ({others}) and none is named {want}: upload only {want}."
+
+
+def autograded_part(data: dict) -> dict:
+    """Gradescope's view of our results.json: the autograded tests only (max 4).
+
+    Written answers are Gradescope manual questions, graded there; listing them here
+    would show students a failing test for every answer not yet marked.
+    """
+    tests = [t for t in data.get("tests", []) if "manual" not in t.get("tags", [])]
+    for n, t in enumerate(tests, start=1):
+        t["number"] = str(n)
+    output = [
+        line.replace("; written answers pending manual grading.", ".")
+        for line in data.get("output", "").splitlines()
+    ]
+    score = round(sum(t["score"] for t in tests), 6)
+    return {**data, "tests": tests, "score": score, "output": "\n".join(output)}
 
 
 def run_autograder(root: Path) -> dict:
@@ -164,9 +202,9 @@ def run_autograder(root: Path) -> dict:
     root = Path(root)
     results = root / "results" / "results.json"
     results.parent.mkdir(parents=True, exist_ok=True)
-    notebook = pick_notebook(root / "submission", load_rubric().assignment)
+    notebook, note = pick_notebook(root / "submission", load_rubric().assignment)
     if notebook is None:
-        data = _failure("no Jupyter notebook (.ipynb) in your submission; upload hw2.ipynb.")
+        data = _failure(note)
     else:
         with tempfile.TemporaryDirectory(prefix="hw2-gradescope-") as tmp:
             # The student id is the file stem: a fixed one, whatever the upload was called.
@@ -187,8 +225,11 @@ def run_autograder(root: Path) -> dict:
                 print(p.stdout[-4000:], p.stderr[-4000:], sep="\n")
                 produced = out / "results" / "submission.json"
                 if produced.exists():
-                    data = json.loads(produced.read_text(encoding="utf-8"))
+                    data = autograded_part(json.loads(produced.read_text(encoding="utf-8")))
+                    if note:
+                        data["output"] = f"{note}\n{data['output']}"
                 else:
+                    # The reason (e.g. no isolation level possible) is in the log above.
                     data = _failure("the autograder could not run; please tell your instructor.")
             except subprocess.TimeoutExpired:
                 data = _failure("grading took too long; please tell your instructor.")

@@ -15,7 +15,8 @@ def _num(x: float | None) -> str:
 
 
 def gradebook_csv(results: list[SubmissionResult], rubric: Rubric) -> str:
-    """Columns: student, every rubric item, auto_total, manual_total, total, max, status, note.
+    """Columns: student, every rubric item, auto_total, manual_total, total, max, status, note,
+    isolation (the level student code ran at: full, rootless, uid or none).
 
     Manual items and manual_total stay empty until manual grades are entered. Score
     cells are numbers; text cells (student, status, note) go through csv_cell, so
@@ -25,7 +26,7 @@ def gradebook_csv(results: list[SubmissionResult], rubric: Rubric) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(
         ["student", *(i.id for i in rubric.items), "auto_total", "manual_total", "total", "max",
-         "status", "note"]
+         "status", "note", "isolation"]
     )  # fmt: skip
     for r in sorted(results, key=lambda r: r.student):
         scores = r.auto_scores(rubric)
@@ -38,6 +39,6 @@ def gradebook_csv(results: list[SubmissionResult], rubric: Rubric) -> str:
         if r.unsafe:
             note = ("UNSAFE: not sandboxed. " + note).strip()
         row += [_num(r.auto_total(rubric)), _num(r.manual_total()), _num(r.total(rubric)),
-                _num(rubric.max_points), r.status, csv_cell(note[:500])]  # fmt: skip
+                _num(rubric.max_points), r.status, csv_cell(note[:500]), r.isolation]  # fmt: skip
         w.writerow(row)
     return buf.getvalue()

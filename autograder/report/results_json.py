@@ -93,7 +93,11 @@ def results_json(result: SubmissionResult, rubric: Rubric) -> dict[str, Any]:
         "output_format": "text",
         "visibility": "after_published",
         "stdout_visibility": "hidden",
-        "extra_data": {"status": result.status, "unsafe": result.unsafe},
+        "extra_data": {
+            "status": result.status,
+            "unsafe": result.unsafe,
+            "isolation": result.isolation,
+        },
         "tests": tests,
     }
 

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
@@ -63,6 +64,15 @@ class Case:
         else:
             path.write_bytes(self.build(port))
         return path
+    network: bool = False  # it may reach the suite's listener (only where a level allows it)
+    # Per isolation level (full, rootless, uid), fields that differ there, with the why:
+    # at={"uid": {"zero": ALL, "why": "…"}}.
+    at: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def at_level(self, level: str) -> Case:
+        """This case's expectation at ``level``."""
+        changes = {k: v for k, v in self.at.get(level, {}).items() if k != "why"}
+        return replace(self, **changes) if changes else self
 
     def build(self, port: int) -> bytes:
         if self.raw is not None:

@@ -13,4 +13,5 @@ for host in ("127.0.0.1", "localhost"):
         pass
 """,
     ),
+    at={"uid": {"network": True, "why": "the uid level has no network namespace (README)"}},
 )

@@ -1,0 +1,134 @@
+"""Running the grader at each isolation level this machine can provide, as its users would.
+
+- full: this (root) process, as is;
+- uid: root, with namespace creation denied by scripts/deny_userns.py (a seccomp filter on
+  the grading process tree only, as Docker's default profile does);
+- rootless: an ordinary user the tests create (``hw2-rootless``), running Debian's
+  /usr/bin/python3 on a private copy of the repo; the project venv's site-packages are
+  on its PYTHONPATH (same Python minor version), since a venv under /root is unreachable.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.conftest import REPO
+
+LEVELS = ("full", "rootless", "uid")
+USER = "hw2-rootless"
+DENY_USERNS = [sys.executable, str(REPO / "scripts" / "deny_userns.py")]
+_PY = f"python{sys.version_info.major}.{sys.version_info.minor}"
+SITE = Path(sys.prefix).resolve() / "lib" / _PY / "site-packages"
+
+
+def runtime() -> str:
+    from autograder.run.sandbox import default_runtime
+
+    return str(default_runtime())
+
+
+def ensure_user() -> pwd.struct_passwd:
+    """The ordinary user the rootless tests run as (created once, left for later runs)."""
+    try:
+        return pwd.getpwnam(USER)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
+             "--shell", "/usr/sbin/nologin", USER],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        return pwd.getpwnam(USER)
+
+
+def _debian_python_matches() -> bool:
+    p = subprocess.run(
+        ["/usr/bin/python3", "-c", "import sys; print(sys.version_info[:2])"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    return p.stdout.strip() == str(tuple(sys.version_info[:2]))
+
+
+def unavailable(level: str) -> str | None:
+    """Why ``level`` cannot be tried on this machine, or None."""
+    if os.geteuid() != 0:
+        return "the level tests start as root (they create a user and drop to it)"
+    if level == "rootless" and not (_debian_python_matches() and shutil.which("runuser")):
+        return "needs /usr/bin/python3 of the venv's minor version and runuser"
+    if level == "uid":
+        p = subprocess.run([*DENY_USERNS, "true"], capture_output=True)
+        if p.returncode != 0:
+            return "the seccomp launcher cannot run here"
+    return None
+
+
+@dataclass
+class Place:
+    """Where a level's run happens: its repo, a scratch folder it owns, how to run it."""
+
+    level: str
+    repo: Path
+    scratch: Path
+    prefix: list[str]
+    env: dict[str, str]
+    python: str
+    uid: int
+    top: Path
+
+    def run(self, args: list[str], **kw) -> subprocess.CompletedProcess:
+        kw.setdefault("env", self.env)
+        return subprocess.run(self.command(args), cwd=self.repo, **kw)
+
+    def command(self, args: list[str]) -> list[str]:
+        return [*self.prefix, self.python, *args]
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.top, ignore_errors=True)
+
+
+def _copy_repo(dest: Path) -> None:
+    files = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True
+    ).stdout.split(b"\0")
+    for name in filter(None, files):
+        src = REPO / name.decode()
+        if src.is_file():
+            (dest / name.decode()).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name.decode())
+
+
+def place(level: str) -> Place:
+    """Set up a run at ``level``; the caller calls .cleanup()."""
+    env = {**os.environ}
+    if level == "rootless":
+        user = ensure_user()
+        top = Path(tempfile.mkdtemp(prefix="hw2-rootless-"))
+        repo, scratch = top / "repo", top / "scratch"
+        repo.mkdir()
+        scratch.mkdir()
+        _copy_repo(repo)
+        (scratch / "home").mkdir()
+        for path in (top, *top.rglob("*")):
+            os.lchown(path, user.pw_uid, user.pw_gid)
+        os.chmod(top, 0o700)
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(scratch / "home"),
+            "LANG": "C.UTF-8",
+            "PYTHONPATH": str(SITE),
+            "HW2_SANDBOX_RUNTIME": runtime(),
+        }
+        for key in ("HW2_SANDBOX_SLOTS",):
+            if key in os.environ:
+                env[key] = os.environ[key]
+        prefix = [shutil.which("runuser") or "/usr/sbin/runuser", "-u", USER, "--"]
+        return Place(level, repo, scratch, prefix, env, "/usr/bin/python3", user.pw_uid, top)
+    scratch = Path(tempfile.mkdtemp(prefix=f"hw2-{level}-"))
+    prefix = DENY_USERNS if level == "uid" else []
+    return Place(level, REPO, scratch, prefix, env, sys.executable, 0, scratch)

@@ -1,0 +1,361 @@
+"""Isolation levels: the command lines autograder.run.isolation builds, and each level end to end.
+
+The hostile suite (tests/test_hostile.py) attacks every level; here: the generated
+command lines, which level is chosen where, non-root grading, per-user slots,
+output ownership and modes, the exit status of an incomplete run, and set-up.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder.run import isolation
+from autograder.run.isolation import Confinement, Level, ProcLimits
+from tests import levels
+from tests.conftest import REPO
+
+EXAMPLES = REPO / "examples" / "submissions"
+LIM = ProcLimits(memory_mb=1024, processes=16, file_mb=8, tmp_mb=100, cpu_seconds=30)
+CG = isolation.Cgroup((Path("/sys/fs/cgroup/memory/x"), Path("/sys/fs/cgroup/pids/x")))
+ARGV = ["/rt/bin/python", "-c", "pass"]
+
+
+def _opt(cmd: list[str], flag: str) -> list[str]:
+    return [cmd[i + 1] for i, a in enumerate(cmd) if a == flag]
+
+
+# -- the command lines ---------------------------------------------------------------------
+
+
+def test_full_level_command_order_and_caps():
+    cmd = isolation.command(Confinement(Level.FULL, 3, LIM, CG), ARGV, env={"A": "1"},
+                            ro=["/rt"])  # fmt: skip
+    # cgroup join first (paths as arguments, not in the script), then rlimits, uid, bwrap.
+    assert cmd[:3] == ["/bin/sh", "-c", 'echo 0 >"$1" && echo 0 >"$2" && shift 2 && exec "$@"']
+    assert cmd[4:6] == [str(CG.dirs[0] / "cgroup.procs"), str(CG.dirs[1] / "cgroup.procs")]
+    order = [cmd.index(t) for t in ("prlimit", "setpriv", "bwrap")]
+    assert order == sorted(order)
+    assert f"--reuid={isolation.SANDBOX_UID_BASE + 3}" in cmd and "--no-new-privs" in cmd
+    assert "--as=1073741824" in cmd  # with a cgroup, the cgroup holds the total
+    assert "--nproc=18" in cmd  # outside: the slot uid's own processes plus bwrap's two
+    assert cmd[-6:] == ["prlimit", "--nproc=16", "--", *ARGV]  # inside: the namespace's count
+    assert "--unshare-all" in cmd and "--die-with-parent" in cmd
+
+
+def test_every_writable_filesystem_has_a_size_and_the_rest_is_read_only():
+    for level in (Level.FULL, Level.ROOTLESS):
+        cmd = isolation.command(Confinement(level, 0, LIM), ARGV, env={}, workdir=Path("/w"))
+        tmpfs = [i for i, a in enumerate(cmd) if a == "--tmpfs"]
+        assert [cmd[i + 1] for i in tmpfs] == ["/dev/shm", "/tmp"]
+        for i in tmpfs:
+            assert cmd[i - 2] == "--size", cmd[i - 2 : i + 2]
+        assert cmd[tmpfs[1] - 1] == str(100 << 20)
+        # / and /dev are remounted read-only after every mount is in place.
+        last_mount = max(i for i, a in enumerate(cmd) if a in ("--bind", "--ro-bind", "--tmpfs"))
+        assert cmd.index("--remount-ro") > last_mount
+        assert _opt(cmd, "--remount-ro") == ["/dev", "/"]
+        # The only writable bind is the work folder.
+        assert _opt(cmd, "--bind") == ["/w"] and cmd[cmd.index("--bind") + 2] == "/work"
+
+
+def test_without_a_cgroup_the_submission_gets_one_process_and_the_rest_of_the_budget():
+    full = isolation.command(Confinement(Level.FULL, 0, LIM), ARGV, env={})
+    assert full[-6:] == ["prlimit", "--nproc=2", "--", *ARGV]  # bwrap's pid 1 + the command
+    # One process's address space plus the two tmpfs sizes stay within memory_mb.
+    assert f"--as={(1024 - 100 - isolation.SHM_MB) << 20}" in full
+    uid = isolation.command(Confinement(Level.UID, 0, LIM), ARGV, env={})
+    assert "--nproc=1" in uid
+
+
+def test_rootless_level_has_no_uid_switch_and_caps_processes_inside():
+    cmd = isolation.command(Confinement(Level.ROOTLESS, 5, LIM), ARGV, env={"K": "v"})
+    assert "setpriv" not in cmd
+    outer = cmd[: cmd.index("bwrap")]
+    assert not any(a.startswith("--nproc") for a in outer)  # the user's own count: no cap
+    assert cmd[-6:-4] == ["prlimit", "--nproc=2"]
+    assert ["--setenv", "K", "v"] == cmd[cmd.index("--setenv") : cmd.index("--setenv") + 3]
+
+
+def test_uid_level_drops_privileges_without_namespaces():
+    cmd = isolation.command(Confinement(Level.UID, 7, LIM, CG), ARGV, env={"HOME": "/h"})
+    assert "bwrap" not in cmd
+    i = cmd.index("setpriv")
+    assert cmd[i : i + 6] == ["setpriv", f"--reuid={isolation.SANDBOX_UID_BASE + 7}",
+                              f"--regid={isolation.SANDBOX_UID_BASE + 7}", "--clear-groups",
+                              "--no-new-privs", "--"]  # fmt: skip
+    assert cmd[i + 6 :] == ["env", "-i", "HOME=/h", *ARGV]
+    assert "--nproc=16" in cmd
+
+
+def test_none_level_is_a_plain_process_with_rlimits():
+    cmd = isolation.command(Confinement(Level.NONE, 0, LIM), ARGV, env={})
+    assert cmd[0] == "prlimit" and "setpriv" not in cmd and "bwrap" not in cmd
+    assert not any(a.startswith("--nproc") for a in cmd)
+
+
+def test_xelatex_call_sees_its_work_folder_as_work():
+    """The call the PDF sandbox makes (see the report): read-only TeX trees, one work folder."""
+    conf = Confinement(Level.FULL, 1, ProcLimits(memory_mb=1536, processes=32, tmp_mb=64))
+    cmd = isolation.command(conf, ["xelatex", "n.tex"], env={"TEXMFOUTPUT": "/work"},
+                            ro=["/etc/texmf"], workdir=Path("/tmp/pdf-1"))  # fmt: skip
+    assert ["--ro-bind", "/etc/texmf", "/etc/texmf"] == cmd[cmd.index("/etc/texmf") - 1 :][:3]
+    assert ["--bind", "/tmp/pdf-1", "/work", "--chdir", "/work"] == cmd[
+        cmd.index("--bind") : cmd.index("--bind") + 5
+    ]
+    assert isolation.inner_path(conf, Path("/tmp/pdf-1")) == "/work"
+    uid = Confinement(Level.UID, 1, ProcLimits())
+    assert isolation.inner_path(uid, Path("/tmp/pdf-1")) == "/tmp/pdf-1"
+
+
+# -- slots and scratch, per user -------------------------------------------------------
+
+
+def test_base_dir_refuses_a_folder_someone_else_owns(tmp_path, monkeypatch):
+    if os.geteuid() != 0:
+        pytest.skip("needs root to make a folder another user owns")
+    foreign = tmp_path / "base"
+    foreign.mkdir(mode=0o711)
+    os.chown(foreign, 65534, 65534)
+    monkeypatch.setattr(isolation, "ROOT_BASE", foreign)
+    with pytest.raises(isolation.SandboxUnavailable, match="not a private folder"):
+        isolation.base_dir()
+
+
+def test_root_and_a_user_hold_the_same_slot_number_at_once(tmp_path):
+    if why := levels.unavailable("rootless"):
+        pytest.skip(why)
+    env = {"HW2_SANDBOX_SLOTS": "231-231"}
+    os.environ.update(env)
+    try:
+        slot = isolation.acquire_slot()
+        place = levels.place("rootless")
+        try:
+            code = "from autograder.run import isolation as i\n"
+            code += "print(i.acquire_slot(), i.base_dir())"
+            p = place.run(["-c", code], capture_output=True, text=True,
+                          env={**place.env, **env})  # fmt: skip
+        finally:
+            place.cleanup()
+    finally:
+        isolation.release_slot(slot)
+        del os.environ["HW2_SANDBOX_SLOTS"]
+    assert p.returncode == 0, p.stderr
+    got_slot, base = p.stdout.split()
+    assert int(got_slot) == slot == 231
+    assert base != str(isolation.ROOT_BASE) and base.endswith("hw2-autograder-" + str(place.uid))
+
+
+# -- which level, where --------------------------------------------------------------------
+
+
+def _level_of(place: levels.Place) -> subprocess.CompletedProcess:
+    code = (
+        "from autograder.run import isolation as i, sandbox as s\n"
+        "print(i.detect_level(s.default_runtime()).value)"
+    )
+    return place.run(["-c", code], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("level", levels.LEVELS)
+def test_the_strongest_possible_level_is_chosen(level):
+    if why := levels.unavailable(level):
+        pytest.skip(why)
+    place = levels.place(level)
+    try:
+        p = _level_of(place)
+    finally:
+        place.cleanup()
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == level
+
+
+def test_no_level_possible_refuses_with_what_to_do(tmp_path):
+    """Not root and no user namespaces: one line naming the sysctl and sudo, exit 2."""
+    if why := levels.unavailable("rootless"):
+        pytest.skip(why)
+    place = levels.place("rootless")
+    place.prefix = [*place.prefix, "/usr/bin/python3", str(place.repo / "scripts/deny_userns.py")]
+    try:
+        p = place.run(["-m", "autograder", "grade", "examples/submissions/correct.ipynb", "--out",
+                       str(place.scratch / "out"), "--no-pdf"],
+                      capture_output=True, text=True, timeout=120)  # fmt: skip
+    finally:
+        place.cleanup()
+    assert p.returncode == 2, p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: cannot sandbox student code")
+    assert "sysctl" in lines[0] and "sudo" in lines[0]
+
+
+# -- grading as an ordinary user ---------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["rootless", "unsafe"])
+def test_an_ordinary_user_grades(mode):
+    """`make grade` as a non-root user: every row graded, the level named, private outputs.
+
+    The unsafe case is the issue's silent zero: a user run after a root run used to fail
+    every row on root's slot locks and still exit 0.
+    """
+    if why := levels.unavailable("rootless"):
+        pytest.skip(why)
+    isolation.acquire_slot()  # root holds slots and their locks too, as after a root run
+    place = levels.place("rootless")
+    out = place.scratch / "out"
+    extra = ["--unsafe-no-sandbox"] if mode == "unsafe" else []
+    try:
+        p = place.run(["-m", "autograder", "grade", "examples/submissions", "--out", str(out),
+                       "--no-pdf", "--jobs", "2", *extra],
+                      capture_output=True, text=True, timeout=600)  # fmt: skip
+        assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+        rows = {r["student"]: r for r in csv.DictReader(open(out / "grades.csv"))}
+        assert {r["status"] for r in rows.values()} == {"graded"}
+        assert rows["correct"]["auto_total"] == "4"
+        assert rows["typical_mistakes"]["auto_total"] == "2.6875"
+        level = "none" if mode == "unsafe" else "rootless"
+        assert {r["isolation"] for r in rows.values()} == {level}
+        assert f"isolation: {level}" in p.stdout
+        data = json.loads((out / "results" / "correct.json").read_text())
+        assert data["extra_data"]["isolation"] == level
+        for path in [out, *out.rglob("*")]:
+            st = os.lstat(path)
+            assert st.st_uid == place.uid, path
+            want = isolation_mode(path)
+            assert stat.S_IMODE(st.st_mode) == want, (path, oct(st.st_mode))
+    finally:
+        place.cleanup()
+
+
+def isolation_mode(path: Path) -> int:
+    from autograder.report.files import DIR_MODE, FILE_MODE
+
+    return DIR_MODE if path.is_dir() else FILE_MODE
+
+
+@pytest.mark.slow
+def test_under_sudo_outputs_belong_to_the_invoking_user(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    user = levels.ensure_user()
+    out = tmp_path / "out"
+    env = {**os.environ, "SUDO_UID": str(user.pw_uid), "SUDO_GID": str(user.pw_gid)}
+    p = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", str(EXAMPLES / "correct.ipynb"),
+         "--out", str(out), "--no-pdf", "--jobs", "1"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    for path in [out, *out.rglob("*")]:
+        st = os.lstat(path)
+        assert (st.st_uid, st.st_gid) == (user.pw_uid, user.pw_gid), path
+        assert not st.st_mode & 0o007, path  # never world-readable
+
+
+# -- no silent failure -------------------------------------------------------------------------
+
+
+def test_a_row_failed_by_the_grader_makes_the_command_fail(tmp_path, monkeypatch, capsys):
+    from autograder import cli, pipeline
+    from autograder.grade.outcome import SubmissionResult
+
+    def broken(subs, **kw):
+        results = [SubmissionResult(s.student, str(s.path), "failed",
+                                    reason="the grading process crashed on this submission")
+                   for s in subs]  # fmt: skip
+        for r in results:
+            kw["on_result"](r)
+        return results
+
+    monkeypatch.setattr(pipeline, "grade_all", broken)
+    code = cli.main(["grade", str(EXAMPLES / "correct.ipynb"), "--out", str(tmp_path / "o"),
+                     "--no-pdf", "--unsafe-no-sandbox"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "failed because of the grader itself (correct" in err.splitlines()[-1]
+    assert (tmp_path / "o" / "grades.csv").exists()  # everything is still written
+
+
+@pytest.mark.slow
+def test_a_pdf_the_environment_could_not_make_fails_the_command(tmp_path):
+    bin_dir = tmp_path / "bin"  # everything but TeX
+    bin_dir.mkdir()
+    for tool in ("prlimit", "setpriv", "bwrap", "env", "sh", "pandoc"):
+        if shutil.which(tool):
+            os.symlink(shutil.which(tool), bin_dir / tool)
+    p = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", str(EXAMPLES / "correct.ipynb"),
+         "--out", str(tmp_path / "out"), "--jobs", "1"],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "PATH": str(bin_dir)},
+    )  # fmt: skip
+    assert p.returncode == 1, p.stdout[-1500:] + p.stderr[-1500:]
+    assert "PDF(s) could not be made" in p.stderr.strip().splitlines()[-1]
+    row = next(csv.DictReader(open(tmp_path / "out" / "grades.csv")))
+    assert row["auto_total"] == "4"  # the gradebook is complete all the same
+
+
+# -- set-up --------------------------------------------------------------------------------------
+
+
+def test_setup_as_a_user_with_a_missing_package_prints_one_line_and_builds_nothing(tmp_path):
+    if why := levels.unavailable("rootless"):
+        pytest.skip(why)
+    place = levels.place("rootless")
+    fake = place.scratch / "bin"  # dpkg-query says nothing is installed
+    fake.mkdir()
+    (fake / "dpkg-query").write_text("#!/bin/sh\nexit 1\n")
+    os.chmod(fake / "dpkg-query", 0o755)
+    os.chown(fake, place.uid, place.uid)
+    try:
+        p = subprocess.run(
+            [*place.prefix, "/usr/bin/env", f"PATH={fake}:/usr/bin:/bin",
+             f"HOME={place.scratch / 'home'}", "bash", "scripts/setup.sh"],
+            cwd=place.repo, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert p.returncode == 1
+        install = [ln for ln in p.stderr.splitlines() if "apt-get install" in ln]
+        assert len(install) == 1 and install[0].startswith("sudo apt-get install ")
+        assert "bubblewrap" in install[0] and "python3-venv" in install[0]
+        assert not (place.repo / ".venv").exists()
+        assert not (place.scratch / "home" / ".local").exists()
+    finally:
+        place.cleanup()
+
+
+# -- one-shot tools (xelatex): run_confined ------------------------------------------------
+
+
+@pytest.mark.parametrize("level", [Level.FULL, Level.UID])
+def test_run_confined_gives_the_tool_its_work_folder_only(tmp_path, level):
+    if os.geteuid() != 0 or (level is Level.FULL and levels.unavailable("full")):
+        pytest.skip("needs root")
+    work = isolation.scratch("test-")
+    (work / "in.tex").write_text("x")
+    slot = isolation.acquire_slot()
+    try:
+        inner = isolation.inner_path(Confinement(level, slot, LIM), work)
+        script = ("cat in.tex > out.txt; id -u > uid.txt; pwd > pwd.txt; "
+                  f"ls {REPO} > repo.txt 2>&1; sleep 60 & sleep 60")  # fmt: skip
+        code = isolation.run_confined(["/bin/sh", "-c", script], slot=slot, limits=LIM,
+                                      env={"PATH": "/usr/bin:/bin"}, timeout=3, workdir=work,
+                                      level=level)  # fmt: skip
+        assert code == -1  # timed out: the sleeps
+        assert isolation._processes_of(isolation.slot_uid(slot))[0] == []  # nothing survives
+    finally:
+        isolation.release_slot(slot)
+    assert (work / "out.txt").read_text() == "x"
+    assert (work / "uid.txt").read_text().strip() == str(isolation.slot_uid(slot))
+    assert (work / "pwd.txt").read_text().strip() == inner
+    if level is Level.FULL:  # at the uid level the grading command protects the repo
+        assert "No such file" in (work / "repo.txt").read_text()
+    shutil.rmtree(work)
