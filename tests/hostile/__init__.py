@@ -64,6 +64,7 @@ class Case:
         else:
             path.write_bytes(self.build(port))
         return path
+
     network: bool = False  # it may reach the suite's listener (only where a level allows it)
     # Per isolation level (full, rootless, uid), fields that differ there, with the why:
     # at={"uid": {"zero": ALL, "why": "…"}}.
