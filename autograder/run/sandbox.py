@@ -433,6 +433,7 @@ class Sandbox:
         *,
         max_bytes: int,
         return_args: bool = False,
+        fp: str | None = None,
     ) -> tuple[dict[str, Any], list[np.ndarray]]:
         """Call student function ``fn``; returns the raw reply header and its arrays.
 
@@ -448,6 +449,7 @@ class Sandbox:
             "timeout": self.limits.call_timeout,
             "max_bytes": max_bytes,
             "return_args": return_args,
+            "fp": fp,
         }
         self._send(header, arrays)
         # The worker's own alarm should fire first; the grace covers a student who blocks it.
