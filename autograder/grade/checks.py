@@ -21,6 +21,7 @@ names the quantity and the likely mistake, never a reference value.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,10 @@ from typing import Any
 import numpy as np
 
 DEFAULT_RTOL = 1e-4
+# Feedback about a value's form (its type, container or shape) rather than its numbers.
+# The notebook's self-checks reject every answer a message like this rejects
+# (tests/test_grader.py checks that they agree).
+FORM_MESSAGE = re.compile(r"but is (a|an) |but returned |but should have shape|num_steps \+ 1 ")
 
 
 class Feedback(AssertionError):

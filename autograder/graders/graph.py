@@ -51,14 +51,19 @@ def edges(value: Any) -> set[tuple[str, str]]:
         raise Feedback(f"{what} should return a list of operations but returned {describe(value)}.")
     inputs_of: dict[str, set[str]] = {}
     for n, op in enumerate(value):
-        if not (isinstance(op, tuple) and len(op) == 3 and isinstance(op[0], Text)):
+        if not (isinstance(op, tuple) and len(op) == 3 and isinstance(op[0], Text)) or not (
+            isinstance(op[1], Text)
+        ):
             raise Feedback(
                 f"{what}: operation {n} should be a tuple (output name, operation label, "
                 f"list of input names) but is {describe(op)}."
             )
         names = op[2] if isinstance(op[2], tuple) else (op[2],)
         if not 0 < len(names) <= MAX_INPUTS or not all(isinstance(i, Text) for i in names):
-            raise Feedback(f"{what}: the inputs of operation {n} should be a list of names.")
+            raise Feedback(
+                f"{what}: the inputs of operation {n} should be a list of 1 to {MAX_INPUTS} "
+                f"names but is {describe(op[2])}."
+            )
         out = _node(op[0])
         inputs_of.setdefault(out, set()).update(_node(i) for i in names)
     found: set[tuple[str, str]] = set()
