@@ -273,15 +273,16 @@ def test_numerical_gradient_restores_W(student, ref, rng):
     f = Objective(c=rng.uniform(0.5, 1.5, size=W.shape), scale=1.0)
     reply = student.watch.numerical_gradient(f, W)
     got = as_array(reply.value, "numerical_gradient(f, W)", W.shape)
-    # A side condition earns its point only with a right answer: doing nothing keeps W too.
-    if not is_close(got, f.gradient(W), rtol=1e-6):
-        raise Feedback("numerical_gradient(f, W): W is checked once the gradient is right.")
     after = reply.arg_after(1)
-    if not isinstance(after, np.ndarray) or not is_close(after, W, rtol=1e-12):
+    changed = not isinstance(after, np.ndarray) or not is_close(after, W, rtol=1e-12)
+    if changed:
         raise Feedback(
             "numerical_gradient(f, W) left W changed: restore each entry after perturbing it "
             "(or perturb a copy)."
         )
+    # A side condition earns its point only with a right answer: doing nothing keeps W too.
+    if not is_close(got, f.gradient(W), rtol=1e-6):
+        raise Feedback("numerical_gradient(f, W): W is checked once the gradient is right.")
 
 
 @item("numerical_gradient")
