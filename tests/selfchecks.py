@@ -33,16 +33,17 @@ def _grade_id(cell: NotebookNode) -> str:
 
 
 def run_self_checks(nb: NotebookNode, functions: list[str]) -> dict[str, CheckResult]:
-    """fn → the outcome of the cell ``check_<fn>``, run after the cells before it."""
+    """fn → the outcome of the cell ``check_<fn>``, run after every answer cell."""
     ns: dict = {"__name__": "__main__"}
     results: dict[str, CheckResult] = {}
     answers = set(functions)
-    for cell in nb.cells:
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    # Every answer first, then the checks: a check's verdict must not depend on whether a
+    # function it calls is defined above or below it (the hidden tests see them all).
+    setup = [c for c in code if _grade_id(c) == "imports" or _grade_id(c) in answers]
+    checks = [c for c in code if _grade_id(c).startswith("check_")]
+    for cell in setup + checks:
         gid = _grade_id(cell)
-        if cell.cell_type != "code" or not (
-            gid == "imports" or gid in answers or gid.startswith("check_")
-        ):
-            continue  # figures and experiments are not self-checks
         fn = gid.removeprefix("check_")
         try:
             with (

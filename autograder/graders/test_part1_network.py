@@ -64,8 +64,8 @@ def test_sigmoid_extremes(student, ref, rng):
     if raw is None:
         raise Feedback(
             "sigmoid(z) is not numerically stable at z = ±1000: numpy warns of an overflow "
-            "(e^(−z) overflows for very negative z). Compute σ so that no exponential "
-            "overflows, e.g. with e^(−|z|) and two cases for the sign of z."
+            "or an invalid value (e^(−z) overflows for very negative z). Compute σ so that "
+            "no exponential overflows, e.g. with e^(−|z|) and two cases for the sign of z."
         )
     got = as_array(raw, "sigmoid(z)", z.shape, finite=False)
     if not np.all(np.isfinite(got)):

@@ -26,4 +26,7 @@ CELLS = {
     "quadratic_grad": """def quadratic_grad(w, a, b):
     return (a * w[0], b * w[1])
 """,
+    "gd_step": """def gd_step(w, a, b, lr):
+    return np.asarray(w) - lr * np.asarray(quadratic_grad(w, a, b))
+""",
 }
