@@ -22,6 +22,8 @@ class Item:
     kind: Literal["auto", "manual"]
     points: float
     title: str
+    # A written item's key formulas: none may appear, in any spelling, in what students get.
+    formulas: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ def load_rubric(path: Path = RUBRIC_PATH) -> Rubric:
     data = tomllib.loads(path.read_text())
     items = tuple(
         Item(id=i["id"], question=i["question"], kind=i["kind"], points=float(i["points"]),
-             title=i["title"])
+             title=i["title"], formulas=tuple(i.get("formulas", ())))
         for i in data["item"]
     )  # fmt: skip
     ids = [i.id for i in items]

@@ -33,6 +33,19 @@ Array = NDArray[np.float64]
 # ---------------------------------------------------------------------------
 
 
+def computational_graph() -> list[tuple[str, str, list[str]]]:
+    """Question 1's computational graph as (output, operation, inputs), one per operation.
+
+    Its edges are x → Z, W1 → Z, Z → u, u → ŷ, W2 → ŷ, ŷ → L and y → L.
+    """
+    return [
+        ("Z", "matrix product", ["W1", "x"]),
+        ("u", "elementwise σ", ["Z"]),
+        ("y_hat", "matrix product", ["W2", "u"]),
+        ("L", "squared error, summed", ["y_hat", "y"]),
+    ]
+
+
 def sigmoid(z: ArrayLike) -> Array:
     """σ(z) = 1 / (1 + e^(−z)), elementwise.
 

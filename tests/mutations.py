@@ -343,3 +343,31 @@ def gd_trajectory(w0, a, b, lr, num_steps):
         },
     ),
 ]
+
+# Every function returns correctly shaped zeros or a copy of its input: it must score 0,
+# side conditions included (inputs unchanged, W restored, zero steps).
+DO_NOTHING = {
+    "computational_graph": "def computational_graph():\n    return []\n",
+    "sigmoid": "def sigmoid(z):\n    return np.zeros_like(np.asarray(z, dtype=float))\n",
+    "sigmoid_grad": "def sigmoid_grad(z):\n    return np.zeros_like(np.asarray(z, dtype=float))\n",
+    "forward": """def forward(x, W1, W2):
+    n = x.shape[1]
+    return np.zeros((W1.shape[0], n)), np.zeros((W1.shape[0], n)), np.zeros((W2.shape[0], n))
+""",
+    "squared_error": "def squared_error(y_hat, y):\n    return 0.0\n",
+    "backward": "def backward(x, y, W1, W2):\n    return np.zeros_like(W1), np.zeros_like(W2)\n",
+    "numerical_gradient": "def numerical_gradient(f, W, eps=1e-5):\n    return np.zeros_like(W)\n",
+    "train": """def train(x, y, W1, W2, lr, num_steps):
+    return W1.copy(), W2.copy(), np.zeros(num_steps + 1)
+""",
+    "quadratic_loss": "def quadratic_loss(w, a, b):\n    return 0.0\n",
+    "quadratic_grad": "def quadratic_grad(w, a, b):\n    return np.zeros(2)\n",
+    "gd_step": "def gd_step(w, a, b, lr):\n    return np.array(w, dtype=float)\n",
+    "gd_trajectory": """def gd_trajectory(w0, a, b, lr, num_steps):
+    return np.tile(np.asarray(w0, dtype=float), (num_steps + 1, 1))
+""",
+    "contraction_factors": "def contraction_factors(a, b, lr):\n    return 1.0, 1.0\n",
+    "max_stable_lr": "def max_stable_lr(a, b):\n    return 0.0\n",
+    "optimal_lr": "def optimal_lr(a, b):\n    return 0.0\n",
+    "steps_to_tolerance": "def steps_to_tolerance(w0, a, b, lr, tol):\n    return 0\n",
+}

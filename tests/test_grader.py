@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import csv
 import json
 import subprocess
@@ -10,17 +11,22 @@ import sys
 import nbformat
 import pytest
 
+from autograder import PACKAGE_DIR
 from autograder.grade.batch import grade_all
+from autograder.grade.checks import FORM_MESSAGE
 from autograder.rubric import load_rubric
 from autograder.run.sandbox import Limits, default_runtime
 from autograder.submissions import discover
 from examples.build_examples import submission
 from tests.conftest import REPO
+from tests.corpus import SUBMISSIONS as CORPUS
 from tests.hostile.eq_subclass import CASE as EQ_SUBCLASS
-from tests.mutations import ALTERNATIVES, MUTATIONS, dependents
+from tests.mutations import ALTERNATIVES, DO_NOTHING, MUTATIONS, dependents
+from tests.selfchecks import run_self_checks
 
 RUBRIC = load_rubric()
 FULL = {i.id: i.points for i in RUBRIC.auto}
+AUTO_MAX = f"{sum(FULL.values()):g}"  # Q3's 4 points and Q1's graph
 
 # Looks for the reference on disk and in memory; falls back to zeros.
 STEAL_REFERENCE = """
@@ -48,6 +54,8 @@ def graded(tmp_path_factory):
     nbs = {"correct": submission(), "stub": submission(solved=False)}
     nbs |= {mid: submission({fn: src}) for mid, fn, src, _ in MUTATIONS}
     nbs |= {name: submission(cells) for name, cells in ALTERNATIVES}
+    nbs |= {f"corpus_{name}": submission(cells) for name, cells in CORPUS.items()}
+    nbs["do_nothing"] = submission(DO_NOTHING)
     nbs["steal_reference"] = submission({"backward": STEAL_REFERENCE})
     nbs["eq_subclass"] = submission(EQ_SUBCLASS.overrides)
     for name, nb in nbs.items():
@@ -55,7 +63,11 @@ def graded(tmp_path_factory):
     results = grade_all(
         discover([folder]), runtime=default_runtime(), jobs=2, limits=Limits(), unsafe=False
     )
-    return {r.student: r for r in results}
+    return {r.student: (r, nbs[r.student]) for r in results}
+
+
+def _result(graded, name):
+    return graded[name][0]
 
 
 def _failures(result, fn):
@@ -64,14 +76,14 @@ def _failures(result, fn):
 
 @pytest.mark.slow
 def test_reference_earns_full_marks(graded):
-    r = graded["correct"]
+    r = _result(graded, "correct")
     assert r.status == "graded"
     assert r.auto_scores(RUBRIC) == FULL, [t for t in r.tests if not t.passed]
 
 
 @pytest.mark.slow
 def test_stub_earns_zero_with_a_reason_per_function(graded):
-    r = graded["stub"]
+    r = _result(graded, "stub")
     assert r.auto_total(RUBRIC) == 0
     for fn in FULL:
         assert "not implemented yet" in _failures(r, fn), fn
@@ -86,7 +98,7 @@ def test_catalog_is_large_enough():
 @pytest.mark.slow
 @pytest.mark.parametrize("mid, fn, fragment", [(m, f, x) for m, f, _, x in MUTATIONS])
 def test_mutation_loses_points_exactly_where_it_should(graded, mid, fn, fragment):
-    r = graded[mid]
+    r = _result(graded, mid)
     scores = r.auto_scores(RUBRIC)
     assert scores[fn] < FULL[fn], f"{mid}: {fn} kept full marks"
     for other, points in FULL.items():
@@ -98,14 +110,14 @@ def test_mutation_loses_points_exactly_where_it_should(graded, mid, fn, fragment
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [name for name, _ in ALTERNATIVES])
 def test_correct_alternatives_earn_full_marks(graded, name):
-    r = graded[name]
+    r = _result(graded, name)
     bad = {fn: _failures(r, fn) for fn, s in r.auto_scores(RUBRIC).items() if s != FULL[fn]}
     assert not bad
 
 
 @pytest.mark.slow
 def test_reading_the_reference_gains_nothing(graded):
-    r = graded["steal_reference"]
+    r = _result(graded, "steal_reference")
     scores = r.auto_scores(RUBRIC)
     assert scores["backward"] == 0
     assert scores["sigmoid"] == FULL["sigmoid"]
@@ -113,7 +125,7 @@ def test_reading_the_reference_gains_nothing(graded):
 
 @pytest.mark.slow
 def test_an_array_claiming_equality_gains_nothing(graded):
-    r = graded["eq_subclass"]
+    r = _result(graded, "eq_subclass")
     assert r.auto_scores(RUBRIC)["sigmoid"] == 0
     assert "does not match" in _failures(r, "sigmoid")
 
@@ -121,10 +133,175 @@ def test_an_array_claiming_equality_gains_nothing(graded):
 @pytest.mark.slow
 def test_feedback_never_contains_grader_code_or_reference_values(graded):
     secrets = ["def test_", "ref.", "rng.normal", "expect_close", "solutions/hw2.py"]
-    for r in graded.values():
+    for r, _ in graded.values():
         for t in r.tests:
             for s in secrets:
                 assert s not in t.message, (r.student, t.name, t.message)
+
+
+# -- the corpus of correct answers, doing nothing, and the self-checks ------------------
+
+
+def test_corpus_is_large_and_varied():
+    assert len(CORPUS) >= 15
+    overridden = [fn for cells in CORPUS.values() for fn in cells]
+    assert len(set(overridden)) >= 12  # most functions are written at least two ways
+    assert len(overridden) >= 40
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(CORPUS))
+def test_corpus_answer_earns_full_marks(graded, name):
+    r = _result(graded, f"corpus_{name}")
+    bad = {fn: _failures(r, fn) for fn, s in r.auto_scores(RUBRIC).items() if s != FULL[fn]}
+    assert not bad
+    assert r.auto_total(RUBRIC) == sum(FULL.values())
+
+
+@pytest.mark.slow
+def test_doing_nothing_earns_nothing(graded):
+    r = _result(graded, "do_nothing")
+    assert r.auto_total(RUBRIC) == 0, {t.name: t.message for t in r.tests if t.passed}
+
+
+@pytest.mark.slow
+def test_container_feedback_names_the_actual_type(graded):
+    """A wrong answer in a list is called a list, not a tuple."""
+    r = _result(graded, "trajectory_off_by_one")  # returns np.array of rows: an array
+    assert "num_steps + 1 rows" in _failures(r, "gd_trajectory")
+    r = _result(graded, "do_nothing")
+    assert "but returned a list of 0 items" in _failures(r, "computational_graph")
+
+
+def disagreements(result, nb) -> list[str]:
+    """Where a notebook's self-checks and the hidden tests disagree about a submission.
+
+    - A self-check that fails blames a function the hidden tests take points from.
+    - A function the hidden tests reject for its form (type, container, shape) fails
+      its self-check.
+    """
+    checks = run_self_checks(nb, list(FULL))
+    scores = result.auto_scores(RUBRIC)
+    out = []
+    for fn, check in checks.items():
+        if not check.passed and scores[check.blamed] == FULL[check.blamed]:
+            out.append(
+                f"check_{fn} rejects {check.blamed}, which earns full marks: {check.message}"
+            )
+    for t in result.tests:
+        if not t.passed and FORM_MESSAGE.search(t.message) and checks[t.item].passed:
+            out.append(f"check_{t.item} passes, the hidden tests reject its form: {t.message}")
+    assert set(checks) == set(FULL), "every function has a self-check"
+    return out
+
+
+AGREEMENT = (
+    [f"corpus_{name}" for name in sorted(CORPUS)]
+    + [m for m, *_ in MUTATIONS]
+    + [name for name, _ in ALTERNATIVES]
+    + ["correct", "stub", "do_nothing"]
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", AGREEMENT)
+def test_self_checks_agree_with_the_hidden_tests(graded, name):
+    result, nb = graded[name]
+    assert not disagreements(result, nb)
+
+
+@pytest.mark.slow
+def test_agreement_check_can_fail(graded):
+    """The agreement check flags a self-check that rejects an accepted answer, and one
+    that accepts an answer the hidden tests reject for its form."""
+    result, nb = graded["correct"]
+    strict = nbformat.from_dict(nb)
+    for cell in strict.cells:  # a self-check that refuses a correct float32 answer
+        if cell.get("id") == "check_sigmoid":
+            cell.source = "assert False, 'sigmoid: refused'\n" + cell.source
+    assert any("check_sigmoid rejects sigmoid" in d for d in disagreements(result, strict))
+    result, nb = graded["forward_shape_error"]
+    lax = nbformat.from_dict(nb)
+    for cell in lax.cells:  # a self-check that passes anything
+        if cell.get("id") == "check_forward":
+            cell.source = "pass"
+    assert any("check_forward passes" in d for d in disagreements(result, lax))
+
+
+# -- hidden graders are hard to write wrongly ------------------------------------------
+
+
+def _copied(value: ast.expr) -> str | None:
+    """The name X when ``value`` is X.copy(), np.copy(X), np.array(X) or copy.deepcopy(X)."""
+    if not isinstance(value, ast.Call):
+        return None
+    f = value.func
+    if isinstance(f, ast.Attribute) and f.attr == "copy" and isinstance(f.value, ast.Name):
+        return f.value.id
+    if isinstance(f, ast.Attribute) and f.attr in ("copy", "array", "deepcopy") and value.args:
+        first = value.args[0]
+        return first.id if isinstance(first, ast.Name) else None
+    return None
+
+
+def naive_mutation_checks(source: str) -> list[str]:
+    """Graders that compare an argument of a plain ``student.fn(...)`` call with a copy.
+
+    The plain call runs on a copy in the sandbox, so such a comparison always passes; a
+    mutation check must read ``student.watch.fn(...).arg_after(i)``.
+    """
+    found = []
+    for fn in ast.walk(ast.parse(source)):
+        if not isinstance(fn, ast.FunctionDef):
+            continue
+        passed, copies = set(), {}
+        for node in ast.walk(fn):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "student"
+                and node.func.attr not in ("call", "watch")
+            ):
+                passed |= {a.id for a in node.args if isinstance(a, ast.Name)}
+            original = _copied(node.value) if isinstance(node, ast.Assign) else None
+            if original is not None:
+                for target in node.targets:
+                    if isinstance(target, ast.Name) and target.id != original:
+                        copies[target.id] = original
+        for node in ast.walk(fn):
+            if isinstance(node, ast.Call | ast.Compare):
+                operands = (
+                    node.args if isinstance(node, ast.Call) else [node.left, *node.comparators]
+                )
+                names = {n.id for n in operands if isinstance(n, ast.Name)}
+                for copy_name, original in copies.items():
+                    if copy_name in names and original in names & passed:
+                        found.append(f"{fn.name}: compares {original} with its copy {copy_name}")
+    return found
+
+
+def test_graders_never_read_arguments_of_a_plain_call():
+    for path in sorted((PACKAGE_DIR / "graders").glob("test_*.py")):
+        assert not naive_mutation_checks(path.read_text(encoding="utf-8")), path.name
+
+
+def test_naive_mutation_check_is_caught():
+    wrong = """
+def test_gd_step_leaves_w(student, ref, rng):
+    w = rng.normal(size=2)
+    before = w.copy()
+    student.gd_step(w, 1.0, 2.0, 0.1)
+    assert np.array_equal(w, before)
+"""
+    right = """
+def test_gd_step_leaves_w(student, ref, rng):
+    w = rng.normal(size=2)
+    reply = student.watch.gd_step(w, 1.0, 2.0, 0.1)
+    assert np.array_equal(reply.arg_after(0), w)
+"""
+    assert naive_mutation_checks(wrong)
+    assert not naive_mutation_checks(right)
 
 
 # -- the command line ----------------------------------------------------------------
@@ -172,9 +349,9 @@ def test_grade_examples_end_to_end(tmp_path):
     assert p.returncode == 0, p.stderr
     rows = {r["student"]: r for r in csv.DictReader(open(out / "grades.csv"))}
     assert set(rows) == {"correct", "typical_mistakes", "stub", "broken"}
-    assert rows["correct"]["auto_total"] == "4"
+    assert rows["correct"]["auto_total"] == AUTO_MAX
     assert rows["stub"]["auto_total"] == "0"
-    assert 0 < float(rows["typical_mistakes"]["auto_total"]) < 4
+    assert 0 < float(rows["typical_mistakes"]["auto_total"]) < float(AUTO_MAX)
     assert rows["broken"]["status"] == "unreadable" and "not a valid" in rows["broken"]["note"]
     assert rows["correct"]["manual_total"] == "" and rows["correct"]["max"] == "10"
     data = json.loads((out / "results" / "typical_mistakes.json").read_text())

@@ -162,6 +162,7 @@ def random_calls(rng: np.random.Generator):
     lr = rng.uniform(0, 2.5) / max(a, b)
     w = rng.normal(size=2)
     tol = float(np.linalg.norm(w) * 10 ** rng.uniform(-9, 0.5))
+    yield "computational_graph", ()
     yield "sigmoid", (z,)
     yield "sigmoid_grad", (z,)
     yield "forward", (x, W1, W2)
@@ -218,6 +219,10 @@ def test_self_check_passes_on_the_solution(fn, capsys):
 
 
 MISTAKES = {
+    "computational_graph": (  # edges as pairs: not the (output, operation, inputs) format
+        "def computational_graph():\n"
+        "    return [('x', 'Z'), ('W1', 'Z'), ('Z', 'u'), ('u', 'y_hat'), ('W2', 'y_hat')]"
+    ),
     "sigmoid": "def sigmoid(z):\n    return 1 / (1 + np.exp(-np.asarray(z, dtype=float)))",
     "sigmoid_grad": "def sigmoid_grad(z):\n    return sigmoid(z) * (1 + sigmoid(z))",
     "forward": (

@@ -2,7 +2,9 @@
 
 For every array that came back from the sandbox:
 
-1. it is an array at all (not a sequence, generator, dict, …) of a numeric dtype;
+1. numpy converts it losslessly to numbers: an array, a Python or numpy scalar, or a
+   list/tuple of them of one shape (never a generator, dict, string …); the container
+   never costs marks, and feedback names it ("a list");
 2. it is cast to float64;
 3. its shape is exactly the expected one (``allclose`` would broadcast (3, 1)
    against (3,) and pass a wrong answer);
@@ -19,6 +21,7 @@ names the quantity and the likely mistake, never a reference value.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +29,10 @@ from typing import Any
 import numpy as np
 
 DEFAULT_RTOL = 1e-4
+# Feedback about a value's form (its type, container or shape) rather than its numbers.
+# The notebook's self-checks reject every answer a message like this rejects
+# (tests/test_grader.py checks that they agree).
+FORM_MESSAGE = re.compile(r"but is (a|an) |but returned |but should have shape|num_steps \+ 1 ")
 
 
 class Feedback(AssertionError):
@@ -39,6 +46,28 @@ class Unusable:
     type_name: str
 
 
+class Seq(tuple):
+    """A list or tuple the student returned; ``kind`` ("list" or "tuple") names which."""
+
+    kind: str
+
+    def __new__(cls, items: Any = (), kind: str = "tuple") -> Seq:
+        self = super().__new__(cls, items)
+        self.kind = kind
+        return self
+
+
+@dataclass(frozen=True)
+class Text:
+    """A name the student returned (graph nodes), normalised on the trusted side.
+
+    ``norm`` is NFKC without whitespace, or an opaque token for anything unusual; it is
+    compared with known names and never shown to anyone.
+    """
+
+    norm: str
+
+
 def _a(type_name: str) -> str:
     return ("an " if type_name[:1].lower() in "aeiou" else "a ") + type_name
 
@@ -47,19 +76,59 @@ def _shape(shape: tuple[int, ...]) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
+def describe(value: Any) -> str:
+    """What the student returned, in words: "a list of 3 items", "an array of shape (2,)"."""
+    if isinstance(value, Unusable):
+        return _a(value.type_name)
+    if isinstance(value, Seq):
+        return f"a {value.kind} of {len(value)} item{'s' if len(value) != 1 else ''}"
+    if isinstance(value, tuple):
+        return f"a tuple of {len(value)} items"
+    if isinstance(value, Text):
+        return "a string"
+    if isinstance(value, np.ndarray):
+        return (
+            "a single number" if value.shape == () else f"an array of shape {_shape(value.shape)}"
+        )
+    return _a(type(value).__name__)
+
+
+def to_array(value: Any) -> np.ndarray | None:
+    """``value`` as a float64 array if numpy converts it losslessly, else None.
+
+    An array, a number, or a list/tuple (nested or not) of numbers and arrays of one
+    shape all qualify: the container never costs marks.
+    """
+    if isinstance(value, tuple):
+        items = [to_array(v) for v in value]
+        if any(i is None for i in items) or len({i.shape for i in items}) > 1:
+            return None
+        return np.array(items, dtype=np.float64).reshape(
+            len(items), *(items[0].shape if items else ())
+        )
+    if isinstance(value, np.ndarray | np.generic) and value.dtype.kind in "biuf":
+        return np.asarray(value).astype(np.float64)
+    return None
+
+
 def as_array(value: Any, what: str, shape: tuple[int, ...], *, finite: bool = True) -> np.ndarray:
     """Steps 1–4: a float64 ndarray of exactly ``shape`` (finite unless told otherwise)."""
-    if isinstance(value, Unusable):
-        raise Feedback(f"{what} should be a numpy array but is {_a(value.type_name)}.")
-    if isinstance(value, tuple):
-        raise Feedback(f"{what} should be a single array but is a tuple of {len(value)} items.")
-    if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf":
-        raise Feedback(f"{what} should be a numeric numpy array.")
-    arr = value.astype(np.float64)
+    arr = to_array(value)
+    if arr is None:
+        if isinstance(value, Unusable):
+            raise Feedback(f"{what} should be numbers (an array) but is {describe(value)}.")
+        if isinstance(value, tuple):
+            raise Feedback(
+                f"{what} should be an array of shape {_shape(shape)} but is {describe(value)} "
+                "that numpy cannot turn into one array of numbers."
+            )
+        raise Feedback(f"{what} should be a numeric array but is {describe(value)}.")
     if arr.shape != shape:
         hint = " (it looks transposed)" if arr.shape == shape[::-1] and len(shape) == 2 else ""
+        given = f" ({describe(value)})" if isinstance(value, tuple) else ""
         raise Feedback(
-            f"{what} has shape {_shape(arr.shape)} but should have shape {_shape(shape)}{hint}."
+            f"{what} has shape {_shape(arr.shape)}{given} but should have shape "
+            f"{_shape(shape)}{hint}."
         )
     if finite and not np.all(np.isfinite(arr)):
         raise Feedback(f"{what} contains nan or inf; check for overflow or a division by zero.")
@@ -67,21 +136,23 @@ def as_array(value: Any, what: str, shape: tuple[int, ...], *, finite: bool = Tr
 
 
 def as_number(value: Any, what: str, *, finite: bool = True) -> float:
-    """A single number: a Python float/int or a 0-d array (a (1,)-shaped array is refused)."""
-    if isinstance(value, Unusable):
-        raise Feedback(f"{what} should be a number but is {_a(value.type_name)}.")
+    """A single number: a Python or numpy scalar, or a 0-d array."""
     if isinstance(value, np.ndarray) and value.shape != ():
-        raise Feedback(
-            f"{what} should be a single number but is an array of shape {_shape(value.shape)}."
-        )
+        raise Feedback(f"{what} should be a single number but is {describe(value)}.")
+    if isinstance(value, tuple | Unusable | Text):
+        raise Feedback(f"{what} should be a single number but is {describe(value)}.")
     return float(as_array(value, what, (), finite=finite))
 
 
 def as_tuple(value: Any, what: str, length: int) -> tuple[Any, ...]:
-    if not isinstance(value, tuple) or len(value) != length:
-        got = f"a tuple of {len(value)}" if isinstance(value, tuple) else "not a tuple"
-        raise Feedback(f"{what} should return a tuple of {length} values, but returned {got}.")
-    return value
+    """``length`` values: a tuple, a list, or an array whose first axis has that length."""
+    if isinstance(value, tuple) and len(value) == length:
+        return tuple(value)
+    if isinstance(value, np.ndarray) and value.ndim >= 1 and value.shape[0] == length:
+        return tuple(np.asarray(value[i]) for i in range(length))
+    raise Feedback(
+        f"{what} should return {length} values (a tuple), but returned {describe(value)}."
+    )
 
 
 def is_close(got: np.ndarray, want: np.ndarray, rtol: float = DEFAULT_RTOL) -> bool:

@@ -11,17 +11,20 @@ the notebook) so the remaining functions can still be graded.
 
 from __future__ import annotations
 
+import re
 import time
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from autograder.grade.checks import Unusable
+from autograder.grade.checks import Seq, Text, Unusable
 from autograder.run.sandbox import ExecReport, Limits, Sandbox, SandboxDied
 
 MAX_RESTARTS = 6
 DEFAULT_MAX_BYTES = 8 << 20
+MAX_ITEMS = 2048  # the worker's node budget for one returned value
 
 
 class StudentError(Exception):
@@ -48,10 +51,35 @@ class Objective:
 
 @dataclass
 class Reply:
-    """A successful call: the value returned, and (if asked) the arguments afterwards."""
+    """A successful call: the value returned, and the arguments as they were afterwards.
+
+    ``args_after[i]`` is argument ``i`` as the student's function left it (None for an
+    argument that is not an array; empty unless the call asked for them). The grader's
+    own arrays never change: the function ran on copies in the sandbox.
+    """
 
     value: Any
     args_after: list[Any]
+
+    def arg_after(self, i: int) -> Any:
+        """Argument ``i`` after the call; raises if the call did not bring it back."""
+        if i >= len(self.args_after):
+            raise LookupError(
+                f"argument {i} did not come back: call student.watch.<fn>(...) "
+                "or student.call(fn, ..., return_args=True)"
+            )
+        return self.args_after[i]
+
+
+_TYPE_NAME = re.compile(r"[^A-Za-z0-9_ .,()\[\]-]")
+# A name in a returned graph, after NFKC and without whitespace: a short run of these.
+_NAME = re.compile(r"^[A-Za-z0-9_^{}\\'.()$\u0302ŷσ-]{1,40}$")
+
+
+def _text(raw: str) -> Text:
+    """A name the student returned, normalised; anything odd becomes an opaque token."""
+    norm = "".join(unicodedata.normalize("NFKC", raw).split())
+    return Text(norm if _NAME.match(norm) else "\x00invalid")
 
 
 def _tree(node: Any, arrays: list[np.ndarray], depth: int = 0) -> Any:
@@ -61,10 +89,13 @@ def _tree(node: Any, arrays: list[np.ndarray], depth: int = 0) -> Any:
     kind = node.get("t")
     if kind == "array" and type(node.get("i")) is int and 0 <= node["i"] < len(arrays):
         return arrays[node["i"]]
-    if kind == "seq" and isinstance(node.get("items"), list) and len(node["items"]) <= 16:
-        return tuple(_tree(n, arrays, depth + 1) for n in node["items"])
+    if kind == "seq" and isinstance(node.get("items"), list) and len(node["items"]) <= MAX_ITEMS:
+        container = "list" if node.get("kind") == "list" else "tuple"
+        return Seq((_tree(n, arrays, depth + 1) for n in node["items"]), kind=container)
+    if kind == "str" and isinstance(node.get("s"), str) and len(node["s"]) <= 40:
+        return _text(node["s"])
     if kind == "bad":
-        return Unusable(str(node.get("type", "unknown object"))[:60])
+        return Unusable(_TYPE_NAME.sub("?", str(node.get("type", "unknown object"))[:60]))
     return Unusable("malformed value")
 
 
@@ -118,8 +149,13 @@ class Student:
         self._stop()
 
     def call(self, fn: str, *args: Any, return_args: bool = False,
-             max_bytes: int = DEFAULT_MAX_BYTES) -> Reply:  # fmt: skip
-        """Run ``fn(*args)`` in the sandbox on copies of ``args``."""
+             max_bytes: int = DEFAULT_MAX_BYTES, fp: str | None = None) -> Reply:  # fmt: skip
+        """Run ``fn(*args)`` in the sandbox on copies of ``args``.
+
+        ``return_args`` brings the arguments back as the function left them
+        (``Reply.args_after``); ``fp="raise"`` turns numpy overflow, invalid and
+        divide warnings into FloatingPointError, as the notebook's self-checks do.
+        """
         if fn in self.fatal:
             raise StudentError(self.fatal[fn])
         if self._sandbox is None and self.restarts < MAX_RESTARTS and self.report is not None:
@@ -147,7 +183,7 @@ class Student:
                 specs.append({"float": float(a)})
         try:
             header, out = self._sandbox.call(
-                fn, specs, arrays, max_bytes=max_bytes, return_args=return_args
+                fn, specs, arrays, max_bytes=max_bytes, return_args=return_args, fp=fp
             )
         except SandboxDied as exc:
             self._stop()
@@ -179,7 +215,28 @@ class Student:
         )
         return Reply(value=value, args_after=args_after)
 
+    @property
+    def watch(self) -> _Watch:
+        """``student.watch.gd_step(w, a, b, lr)`` gives a Reply with the arguments afterwards.
+
+        The plain form ``student.gd_step(w, …)`` returns only the value: ``w`` itself can
+        never change (the call ran on a copy), so a mutation check must read
+        ``reply.arg_after(0)``. tests/test_grader.py rejects graders that compare an
+        argument of a plain call with a copy of itself.
+        """
+        return _Watch(self)
+
     def __getattr__(self, fn: str):
         if fn.startswith("_"):
             raise AttributeError(fn)
         return lambda *args: self.call(fn, *args).value
+
+
+class _Watch:
+    def __init__(self, student: Student) -> None:
+        self._student = student
+
+    def __getattr__(self, fn: str):
+        if fn.startswith("_"):
+            raise AttributeError(fn)
+        return lambda *args: self._student.call(fn, *args, return_args=True)

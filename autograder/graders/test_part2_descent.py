@@ -1,6 +1,7 @@
 """Hidden graders for Part 2: gradient descent on L(w) = ½(a w1² + b w2²)."""
 
 import math
+import time
 
 import numpy as np
 
@@ -11,11 +12,16 @@ from autograder.grade.checks import (
     as_number,
     as_tuple,
     expect_close,
+    is_close,
+    to_array,
 )
 from autograder.grade.marks import item, weight
 
 # (a, b, η) cases: well-conditioned, ill-conditioned (a/b = 50), b > a.
 CASES = [(2.0, 0.5, 0.3), (50.0, 1.0, 0.03), (0.4, 3.0, 0.5)]
+# "Fast even when the answer is millions of steps": the notebook's self-check allows the
+# same time. A closed form takes microseconds, stepping ~10⁷ times takes tens of seconds.
+FAST_SECONDS = 2.0
 
 
 def _number(value, what):
@@ -88,7 +94,8 @@ def test_gd_trajectory(student, ref, rng):
     w0, steps = rng.normal(size=2), 25
     want = ref.gd_trajectory(w0, a, b, lr, steps)
     raw = student.gd_trajectory(w0, a, b, lr, steps)
-    if isinstance(raw, np.ndarray) and raw.shape == (steps, 2):
+    rows = to_array(raw)
+    if rows is not None and rows.shape == (steps, 2):
         raise Feedback("gd_trajectory should have num_steps + 1 rows: row 0 is w0 itself.")
     got = as_array(raw, "gd_trajectory(w0, a, b, lr, num_steps)", want.shape)
     if not np.allclose(got[0], w0):
@@ -105,10 +112,29 @@ def test_gd_trajectory(student, ref, rng):
     )
 
 
+@item("gd_step")
+def test_gd_step_leaves_w(student, ref, rng):
+    """gd_step: the caller's w is left unchanged"""
+    a, b, lr = CASES[0]
+    w = rng.normal(size=2)
+    reply = student.watch.gd_step(w, a, b, lr)
+    got = to_array(reply.value)
+    # A side condition earns its point only with a right answer: doing nothing keeps w too.
+    if got is None or not is_close(got, ref.gd_step(w, a, b, lr)):
+        raise Feedback("gd_step: leaving w alone is checked once the step itself is right.")
+    if not is_close(to_array(reply.arg_after(0)), w, rtol=1e-12):
+        raise Feedback("gd_step modified the caller's w in place; return a new array.")
+
+
 @item("gd_trajectory")
 def test_gd_trajectory_zero_steps(student, ref, rng):
     """gd_trajectory: num_steps = 0 gives just w0, shape (1, 2)"""
     w0 = rng.normal(size=2)
+    three = to_array(student.gd_trajectory(w0, 1.0, 2.0, 0.1, 3))
+    if three is None or not is_close(three, ref.gd_trajectory(w0, 1.0, 2.0, 0.1, 3)):
+        raise Feedback(
+            "gd_trajectory: num_steps = 0 is checked once the trajectory itself is right."
+        )
     got = as_array(student.gd_trajectory(w0, 1.0, 2.0, 0.1, 0), "gd_trajectory(…, 0)", (1, 2))
     expect_close(got, w0[None, :], "gd_trajectory(…, 0)")
 
@@ -213,3 +239,22 @@ def test_steps_to_tolerance_edges(student, ref, rng):
             "steps_to_tolerance should return math.inf when gradient descent diverges "
             "(|ρ1| or |ρ2| > 1)."
         )
+
+
+@item("steps_to_tolerance")
+def test_steps_to_tolerance_fast(student, ref, rng):
+    """steps_to_tolerance: fast (under 2 s) and exact for a/b = 10⁶ with η = 1/a"""
+    w0, a, b, lr, tol = np.array([1.0, 1.0]), 1e6, 1.0, 1e-6, 1e-3
+    want = ref.steps_to_tolerance(w0, a, b, lr, tol)
+    start = time.monotonic()
+    raw = student.steps_to_tolerance(w0, a, b, lr, tol)
+    elapsed = time.monotonic() - start
+    if elapsed > FAST_SECONDS:
+        raise Feedback(
+            f"steps_to_tolerance took {elapsed:.1f} s for a/b = 10⁶ (the limit is "
+            f"{FAST_SECONDS:g} s): compute the answer from w_i(t) = ρ_i^t w_i(0) instead of "
+            "running gradient descent step by step."
+        )
+    got = as_number(raw, "steps_to_tolerance", finite=False)
+    if got != want:
+        raise Feedback("steps_to_tolerance does not match the expected number of steps.")

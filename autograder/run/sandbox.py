@@ -302,6 +302,7 @@ class Sandbox:
         *,
         max_bytes: int,
         return_args: bool = False,
+        fp: str | None = None,
     ) -> tuple[dict[str, Any], list[np.ndarray]]:
         """Call student function ``fn``; returns the raw reply header and its arrays.
 
@@ -317,6 +318,7 @@ class Sandbox:
             "timeout": self.limits.call_timeout,
             "max_bytes": max_bytes,
             "return_args": return_args,
+            "fp": fp,
         }
         # The worker's own alarm should fire first; the grace covers a student who blocks it.
         self._send(header, arrays, timeout=self.limits.call_timeout + 2)
