@@ -38,7 +38,7 @@ SANDBOX_UID_BASE = 61000
 MAX_SLOTS = 256
 SLOT_LOCK_DIR = Path("/run/lock/hw2-autograder")
 _HERE = Path(__file__).resolve().parent
-WORKER_FILES = ("worker.py", "wire.py")
+WORKER_FILES = ("worker.py", "wire.py", "objective.py")
 
 
 class SandboxUnavailable(Exception):
