@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import csv
+import importlib.util
 import json
 import math
 import os
@@ -10,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import textwrap
 import zipfile
 from pathlib import Path
 
@@ -28,7 +31,8 @@ from notebooks import (
     solution_bodies,
 )
 
-from autograder.integrations import gradescope, nbgrader_course, otter_assign
+from autograder.grade.student import StudentError
+from autograder.integrations import gradescope, nbgrader_course, otter_assign, otter_replay
 
 sys.path.insert(0, str(REPO / "examples"))
 from build_examples import TYPICAL_MISTAKES, solutions
@@ -156,10 +160,33 @@ def otter_dist(tmp_path_factory) -> Path:
     return folder / "dist"
 
 
-def test_otter_master_notebook_structure():
-    master = otter_assign.master_notebook()
+@pytest.fixture(scope="module")
+def recording() -> dict:
+    return otter_replay.record()
+
+
+def _reference_namespace() -> dict:
+    spec = importlib.util.spec_from_file_location("hw2_reference", REPO / "solutions" / "hw2.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return dict(vars(module))
+
+
+def _grader_functions() -> set[tuple[str, str]]:
+    """(module, function) of every hidden grader, read from the grader files."""
+    return {
+        (path.stem, node.name)
+        for path in sorted((REPO / "autograder" / "graders").glob("test_*.py"))
+        for node in ast.parse(path.read_text(encoding="utf-8")).body
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
+    }
+
+
+def test_otter_master_notebook_structure(recording: dict):
+    master = otter_assign.master_notebook(recording=recording)
     raws = [c.source for c in master.cells if c.cell_type == "raw"]
     assert raws[0].startswith("# ASSIGNMENT CONFIG\n")
+    assert f"autograder_files:\n  - {otter_assign.BUNDLE}" in raws[0]
     questions = [re.search(r"name: (\w+)", r).group(1) for r in raws if "BEGIN QUESTION" in r]
     assert questions == MANUAL + FUNCTIONS  # one per written answer, one per function
     for block in ("QUESTION", "SOLUTION", "TESTS"):
@@ -167,38 +194,67 @@ def test_otter_master_notebook_structure():
         assert begins == sum(r.startswith(f"# END {block}") for r in raws) > 0
     code = "\n".join(c.source for c in master.cells if c.cell_type == "code")
     assert "### BEGIN SOLUTION" not in code and code.count("    # BEGIN SOLUTION") == len(FUNCTIONS)
-    # Every hidden grader has its otter counterpart, weighted as in results.json.
-    graders = otter_assign.grader_tests()
-    for name in graders:
-        assert f"def test_{name.removeprefix('test_')}(" in code, name
-    with pytest.raises(ValueError, match="do not match the graders"):
-        otter_assign.question_points("backward", 0.75, ["test_backward_batch"])
-    pts = otter_assign.question_points(
-        "sigmoid", 0.25, ["test_sigmoid_values", "test_sigmoid_extremes"]
+    # Every hidden grader is recorded and replayed by exactly one otter test...
+    recorded = {(r["module"], r["function"]) for r in recording["tests"].values()}
+    assert recorded == _grader_functions()
+    for module, function in recorded:
+        assert code.count(f"replay({module!r}, {function!r}, env)") == 1, function
+    # ... weighted as in results.json: backward's graders weigh 3, 1, 1.
+    backward = next(r for r in raws if "name: backward\n" in r)
+    points = json.loads(backward.split("points: ", 1)[1])
+    assert points == pytest.approx([0.0, 0.75 * 3 / 5, 0.75 / 5, 0.75 / 5])
+    # No copy of the graders' checks, inputs or expected values in the hidden tests.
+    hidden = [c.source for c in master.cells if c.source.startswith("# HIDDEN")]
+    assert len(hidden) == len(recorded)
+    for copy in ("as_array", "expect_close", "np.", "rng", "[", "lambda"):
+        assert not any(copy in h for h in hidden), copy
+
+
+def test_otter_replay_passes_the_reference_and_fails_each_mutation(recording: dict):
+    """The replayed graders (as otter runs them) on the reference and on each catalog bug."""
+    ref = _reference_namespace()
+    by_item = otter_assign.hidden_tests(recording)
+    for recs in by_item.values():
+        for rec in recs:
+            otter_replay.replay(rec["module"], rec["function"], ref, recording)
+    for mid, fn, src, fragment in MUTATIONS:
+        env = dict(ref)
+        exec(src, env)
+        messages = []
+        for rec in by_item[fn]:
+            try:
+                otter_replay.replay(rec["module"], rec["function"], env, recording)
+            except (AssertionError, StudentError) as exc:
+                messages.append(str(exc))
+        assert messages, mid  # the graders' own checks caught it
+        # The feedback is the graders' own, except a follow-up diagnosis that needs reference
+        # values on inputs the reference run never reached ("right for n = 1?").
+        if mid != "only_n_equals_1":
+            assert any(fragment in m for m in messages), (mid, messages)
+
+
+def test_otter_bundle_runs_on_its_own(tmp_path: Path, recording: dict):
+    """The grader bundle imports and replays with nothing of this repo on the path."""
+    otter_assign.write_bundle(tmp_path / otter_assign.BUNDLE, recording)
+    script = textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {otter_assign.BUNDLE!r})
+        import autograder
+        from autograder.integrations.otter_replay import replay
+        assert autograder.__file__.startswith(sys.path[0]), autograder.__file__
+        test = ("test_part2_descent", "test_max_stable_lr")
+        replay(*test, {{"max_stable_lr": lambda a, b: 2 / max(a, b)}})
+        try:
+            replay(*test, {{"max_stable_lr": lambda a, b: 1 / max(a, b)}})
+        except AssertionError as exc:
+            print(exc)
+        """
     )
-    assert pts == pytest.approx([0.0, 0.25 * 2 / 3, 0.25 / 3])
-
-
-def test_otter_hidden_tests_pass_on_the_reference_and_fail_on_mistakes():
-    """Each hidden test runs (here, in-process) against the solutions and against a bug."""
-    ref = otter_assign.load_reference()
-    env: dict = {}
-    exec("import math\nimport numpy as np", env)
-    for name in dir(ref):
-        env.setdefault(name, getattr(ref, name))
-    tests = otter_assign.hidden_tests(ref)
-    for cases in tests.values():
-        for name, body in cases:
-            ns: dict = {}
-            exec(otter_assign.hidden_test(name, body).split("\n", 1)[1], ns)
-            func = ns[f"test_{name.removeprefix('test_')}"]
-            func(**{p: env[p] for p in func.__code__.co_varnames[: func.__code__.co_argcount]})
-    bad = dict(env, max_stable_lr=lambda a, b: 1.0 / max(a, b))
-    ns = {}
-    ((name, body),) = tests["max_stable_lr"]
-    exec(otter_assign.hidden_test(name, body).split("\n", 1)[1], ns)
-    with pytest.raises(AssertionError, match="does not match"):
-        ns["test_max_stable_lr"](max_stable_lr=bad["max_stable_lr"])
+    p = subprocess.run([sys.executable, "-I", "-c", script], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=120)  # fmt: skip
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "it looks like 1 / max(a, b)" in p.stdout
 
 
 @pytest.mark.slow
@@ -213,8 +269,9 @@ def test_otter_student_notebook_has_no_solution(otter_dist: Path):
         if len(line.strip()) > 12 and line.strip() in text
     ]
     assert not leaked
-    for marker in ("BEGIN SOLUTION", "END SOLUTION", "Model answer", "# HIDDEN", "def as_array"):
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "Model answer", "# HIDDEN", "replay("):
         assert marker not in text, marker
+    assert sorted(p.name for p in (otter_dist / "student").iterdir()) == ["hw2.ipynb"]
     for gid in MANUAL:
         for sentence in by_grade_id(instructor)[gid].source.split(". "):
             if len(sentence) > 40:
@@ -227,6 +284,7 @@ def test_otter_student_notebook_has_no_solution(otter_dist: Path):
     (zip_path,) = (otter_dist / "autograder").glob("hw2-autograder_*.zip")
     with zipfile.ZipFile(zip_path) as zf:
         backward = zf.read("tests/backward.py").decode()
+        assert f"files/{otter_assign.BUNDLE}" in zf.namelist()
     assert "hidden=True" in backward and "def test_backward_batch(" in backward
 
 
