@@ -106,7 +106,17 @@ def test_nbgrader_course_folder_layout(tmp_path: Path):
 def test_nbgrader_generate_assignment_equals_our_release(nbgrader_course_dir: Path):
     theirs = read(nbgrader_course_dir / "release" / "hw2" / "hw2.ipynb")
     ours = read(STUDENT_NB)
-    assert [_sans_checksum(c) for c in theirs.cells] == [_sans_checksum(c) for c in ours.cells]
+    assert len(theirs.cells) == len(ours.cells)
+    for t, o in zip(theirs.cells, ours.cells, strict=True):
+        t, o = _sans_checksum(t), _sans_checksum(o)
+        gid = o["nbgrader"].get("grade_id", "")
+        if gid in FUNCTIONS:  # graded in nbgrader's gradebook, by our hidden graders
+            assert t["nbgrader"].pop("grade") is True
+            assert t["nbgrader"].pop("points") == ITEMS[gid]["points"]
+            o["nbgrader"].pop("grade")
+        elif gid.removeprefix("check_") in FUNCTIONS:  # self-checks: feedback only
+            assert t["nbgrader"].pop("points") == 0 < o["nbgrader"].pop("points")
+        assert t == o
     assert theirs.metadata == ours.metadata
     # nbgrader did add its checksums to the graded cells (the comparison ignored them).
     graded = [c for c in theirs.cells if c.metadata.get("nbgrader", {}).get("grade")]
@@ -114,7 +124,8 @@ def test_nbgrader_generate_assignment_equals_our_release(nbgrader_course_dir: Pa
 
 
 @pytest.mark.slow
-def test_nbgrader_autograde_agrees_with_our_grader(nbgrader_course_dir: Path, tmp_path: Path):
+def test_nbgrader_gradebook_holds_our_hidden_scores(nbgrader_course_dir: Path, tmp_path: Path):
+    """One gradebook: nbgrader autograde, then our graders' scores and feedback imported."""
     from nbgrader.api import Gradebook
 
     course = nbgrader_course_dir
@@ -130,23 +141,50 @@ def test_nbgrader_autograde_agrees_with_our_grader(nbgrader_course_dir: Path, tm
     assert from_tree == our_grades(*(EXAMPLES / f"{s}.ipynb" for s in students), out=tmp_path / "f")
     assert sorted(from_tree) == sorted(students)
 
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        theirs = {
-            s: {
-                g.name.removeprefix("check_"): (g.auto_score, g.max_score)
-                for g in gb.find_submission_notebook("hw2", "hw2", s).grades
-                if g.name.startswith("check_")
+    def gradebook() -> dict:
+        with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+            return {
+                s: {
+                    "grades": {
+                        g.name: (g.score, g.max_score, g.needs_manual_grade)
+                        for g in gb.find_submission_notebook("hw2", "hw2", s).grades
+                    },
+                    "comments": {
+                        c.name: c.comment
+                        for c in gb.find_submission_notebook("hw2", "hw2", s).comments
+                    },
+                    "score": gb.find_submission("hw2", s).score,
+                }
+                for s in students
             }
-            for s in students
-        }
+
+    before = gradebook()
+    for s in students:  # nbgrader's own autograde: the self-checks score 0 of 0
+        assert all(before[s]["grades"][f"check_{fn}"][:2] == (0, 0) for fn in FUNCTIONS)
+    # ... and leaves the answered functions to be graded "by hand".
+    assert all(before["correct"]["grades"][fn][2] for fn in FUNCTIONS)
+
+    assert nbgrader_course.main([str(course), "--import-grades", str(tmp_path / "tree")]) == 0
+    assert nbgrader_course.main([str(course), "--import-grades", str(tmp_path / "tree")]) == 0
+    after = gradebook()
+    with open(tmp_path / "tree" / "grades.csv", newline="", encoding="utf-8") as fh:
+        auto_total = {r["student"]: float(r["auto_total"]) for r in csv.DictReader(fh)}
     for s in students:
-        assert sorted(theirs[s]) == sorted(FUNCTIONS)
-        nbgrader_full = {fn for fn, (got, top) in theirs[s].items() if full(got, top)}
-        ours_full = {fn for fn in FUNCTIONS if full(from_tree[s][fn], theirs[s][fn][1])}
-        assert nbgrader_full == ours_full, s
-    assert len(nbgrader_full) < len(FUNCTIONS)  # typical_mistakes: something did fail
-    assert all(full(*theirs["correct"][fn]) for fn in FUNCTIONS)
-    assert not any(got for got, _ in theirs["stub"].values())
+        grades = after[s]["grades"]
+        for fn in FUNCTIONS:
+            score, top, pending = grades[fn]
+            assert (score, top, pending) == (pytest.approx(from_tree[s][fn]), ITEMS[fn]["points"],
+                                             False), (s, fn)  # fmt: skip
+        # One Q3 score, ours; the written answers stay with formgrader's manual grading.
+        q3 = sum(grades[fn][0] for fn in FUNCTIONS)
+        assert q3 == pytest.approx(auto_total[s]) == pytest.approx(after[s]["score"])
+    assert all(after["correct"]["grades"][m][2] for m in MANUAL)
+    assert auto_total["correct"] == 4 and auto_total["stub"] == 0
+    assert 0 < auto_total["typical_mistakes"] < 4
+    backward = after["typical_mistakes"]["comments"]["backward"]
+    assert "✗ backward" in backward and "factor 2" in backward
+    assert "✓ sigmoid" in after["typical_mistakes"]["comments"]["sigmoid"]
+    assert "not implemented yet" in after["stub"]["comments"]["train"]
 
 
 # -- otter-grader ----------------------------------------------------------------------

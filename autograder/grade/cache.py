@@ -55,8 +55,8 @@ class ResultCache:
             if data.get("key") != key:
                 return None
             return SubmissionResult.from_json(data["result"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None  # missing or damaged: grade again
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None  # missing or damaged (even valid JSON of another shape): grade again
 
     def put(self, student: str, key: str, result: SubmissionResult) -> None:
         data = {"key": key, "result": result.to_json()}
