@@ -32,7 +32,13 @@ from notebooks import (
 )
 
 from autograder.grade.student import StudentError
-from autograder.integrations import gradescope, nbgrader_course, otter_assign, otter_replay
+from autograder.integrations import (
+    gradescope,
+    nbgrader_course,
+    otter_assign,
+    otter_replay,
+    venv_env,
+)
 
 sys.path.insert(0, str(REPO / "examples"))
 from build_examples import TYPICAL_MISTAKES, solutions
@@ -395,25 +401,46 @@ def _check_results_spec(data: dict) -> None:
     assert data["score"] == pytest.approx(auto, abs=1e-6)
 
 
-@pytest.mark.slow
-def test_gradescope_autograder_runs_our_sandboxed_grader(tmp_path: Path):
-    zip_path = gradescope.build_zip(tmp_path / "build")
-    root = tmp_path / "autograder"
+def _gradescope_install(zip_path: Path, root: Path) -> dict[str, str]:
+    """Gradescope's image build for ``zip_path`` under ``root``; returns the environment.
+
+    The apt step is skipped (packages present here) and the project venv is this repo's (a
+    symlink; its requirements stamp matches, so scripts/setup.sh installs nothing). The
+    sandbox runtime is the one already built.
+    """
     for d in ("source", "submission", "results"):
         (root / d).mkdir(parents=True)
     with zipfile.ZipFile(zip_path) as zf:
         zf.extractall(root / "source")
     for name in ("setup.sh", "run_autograder", "scripts/setup.sh"):
         os.chmod(root / "source" / name, 0o755)
-    # Gradescope's image build: the apt step is skipped (packages present here) and the
-    # project venv is this repo's (a symlink; its requirements stamp matches, so
-    # scripts/setup.sh installs nothing). The sandbox runtime is the one already built.
     (root / "source" / ".venv").symlink_to(REPO / ".venv")
     env = dict(os.environ, AUTOGRADER_ROOT=str(root), AUTOGRADER_SKIP_APT="1")
     p = subprocess.run(["bash", str(root / "source" / "setup.sh")], env=env, capture_output=True,
                        text=True, timeout=300)  # fmt: skip
     assert p.returncode == 0, p.stdout + p.stderr
     shutil.copy(root / "source" / "run_autograder", root / "run_autograder")  # as Gradescope does
+    return env
+
+
+def _gradescope_run(root: Path, env: dict[str, str], notebook: Path | None) -> str:
+    """Gradescope's run for one submission (None: nothing uploaded); the results.json text."""
+    for old in (root / "submission").iterdir():
+        old.unlink()
+    if notebook is not None:
+        shutil.copyfile(notebook, root / "submission" / "hw2.ipynb")
+    (root / "results" / "results.json").unlink(missing_ok=True)
+    p = subprocess.run([str(root / "run_autograder")], env=env, capture_output=True,
+                       text=True, timeout=300, cwd=root.parent)  # fmt: skip
+    assert p.returncode == 0, p.stdout + p.stderr
+    return (root / "results" / "results.json").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_gradescope_autograder_runs_our_sandboxed_grader(tmp_path: Path):
+    zip_path = gradescope.build_zip(tmp_path / "build")
+    root = tmp_path / "autograder"
+    env = _gradescope_install(zip_path, root)
 
     hidden_sources = [
         (REPO / "autograder" / "graders" / f).read_text() for f in ("test_part1_network.py",
@@ -421,15 +448,8 @@ def test_gradescope_autograder_runs_our_sandboxed_grader(tmp_path: Path):
     ]  # fmt: skip
     scores = {}
     for name in ("correct", "typical_mistakes", "none"):
-        for old in (root / "submission").iterdir():
-            old.unlink()
-        if name != "none":
-            shutil.copyfile(EXAMPLES / f"{name}.ipynb", root / "submission" / "hw2.ipynb")
-        (root / "results" / "results.json").unlink(missing_ok=True)
-        p = subprocess.run([str(root / "run_autograder")], env=env, capture_output=True,
-                           text=True, timeout=300, cwd=tmp_path)  # fmt: skip
-        assert p.returncode == 0, p.stdout + p.stderr
-        text = (root / "results" / "results.json").read_text(encoding="utf-8")
+        notebook = EXAMPLES / f"{name}.ipynb" if name != "none" else None
+        text = _gradescope_run(root, env, notebook)
         data = json.loads(text)
         _check_results_spec(data)
         for secret in ("def test_", "expect_close", "ref.", "@item(", "rng.normal"):
@@ -447,3 +467,118 @@ def test_gradescope_autograder_runs_our_sandboxed_grader(tmp_path: Path):
     failed = [t for t in scores["typical_mistakes"]["tests"] if t["status"] == "failed"]
     assert any("factor 2" in t["output"] for t in failed)
     assert scores["none"]["score"] == 0 and "no Jupyter notebook" in scores["none"]["output"]
+
+
+# -- adding a hidden check: one function, and every output has it ----------------------------
+
+NEW_CHECK = '''
+
+from autograder.grade.checks import Feedback as _Feedback
+from autograder.grade.marks import item as _item
+
+
+@_item("gd_step")
+def test_gd_step_leaves_w(student, ref, rng):
+    """gd_step: the caller's w is left unchanged"""
+    w = rng.normal(size=2)
+    after = student.call("gd_step", w, 2.0, 0.5, 0.3, return_args=True).args_after
+    if not (after and type(after[0]) is type(w) and (after[0] == w).all()):
+        raise _Feedback("gd_step changed the caller's w in place: return a new array instead.")
+'''
+NEW_FEEDBACK = "gd_step changed the caller's w in place"
+IN_PLACE = "def gd_step(w, a, b, lr):\n    w -= lr * quadratic_grad(w, a, b)\n    return w\n"
+
+
+def _in_place_notebook(path: Path) -> Path:
+    """examples/submissions/correct.ipynb with a gd_step that updates w in place."""
+    nb = read(EXAMPLES / "correct.ipynb")
+    by_grade_id(nb)["gd_step"].source = IN_PLACE
+    nbformat.write(nb, path)
+    return path
+
+
+def _in(copy: Path, *args: str, cwd: Path | None = None, timeout: float = 600) -> str:
+    """``python ARGS`` with the copy's package first on the path; its stdout."""
+    env = venv_env()
+    env.pop("PYTHONPATH", None)
+    p = subprocess.run([sys.executable, *args], cwd=cwd or copy, env=env, capture_output=True,
+                       text=True, timeout=timeout)  # fmt: skip
+    assert p.returncode == 0, p.stdout + p.stderr
+    return p.stdout
+
+
+@pytest.mark.slow
+def test_adding_a_hidden_check_is_one_function(tmp_path: Path):
+    """The README's promise: a new hidden check is one function in autograder/graders/, and
+    our grade, the Gradescope zip, the otter export and the nbgrader gradebook all have it."""
+    copy = tmp_path / "repo"
+    shutil.copytree(REPO, copy, symlinks=True,
+                    ignore=shutil.ignore_patterns(".git", ".venv", "out", "__pycache__",
+                                                  ".pytest_cache", ".ruff_cache"))  # fmt: skip
+    (copy / ".venv").symlink_to(REPO / ".venv")
+    before = {p.relative_to(copy): p.read_bytes() for p in copy.rglob("*") if p.is_file()}
+    graders = copy / "autograder" / "graders" / "test_part2_descent.py"
+    graders.write_text(graders.read_text(encoding="utf-8") + NEW_CHECK, encoding="utf-8")
+    changed = [p for p, data in before.items() if (copy / p).read_bytes() != data]
+    assert changed == [graders.relative_to(copy)]  # the one file touched
+    points = ITEMS["gd_step"]["points"]
+    notebook = _in_place_notebook(tmp_path / "in_place.ipynb")
+
+    # Our grader (results.json is Gradescope's format).
+    _in(copy, "-m", "autograder", "grade", str(notebook), str(EXAMPLES / "correct.ipynb"),
+        "--out", str(tmp_path / "ours"), "--no-pdf", "--jobs", "2")  # fmt: skip
+    ours = json.loads((tmp_path / "ours" / "results" / "in_place.json").read_text())
+    (new,) = [t for t in ours["tests"] if t["name"] == "gd_step: the caller's w is left unchanged"]
+    assert new["status"] == "failed" and NEW_FEEDBACK in new["output"]
+    share = new["max_score"]  # its weighted share of gd_step's points
+    assert 0 < share < points
+    with open(tmp_path / "ours" / "grades.csv", newline="", encoding="utf-8") as fh:
+        rows = {r["student"]: r for r in csv.DictReader(fh)}
+    assert float(rows["in_place"]["gd_step"]) == pytest.approx(points - share)
+    assert float(rows["correct"]["gd_step"]) == pytest.approx(points)
+
+    # The Gradescope autograder zip, built and run as Gradescope does.
+    _in(copy, "-m", "autograder.integrations.gradescope", str(tmp_path / "gs"))
+    root = tmp_path / "gradescope" / "autograder"
+    env = _gradescope_install(tmp_path / "gs" / gradescope.ZIP_NAME, root)
+    data = json.loads(_gradescope_run(root, env, notebook))
+    (new,) = [t for t in data["tests"] if t["name"] == "gd_step: the caller's w is left unchanged"]
+    assert new["status"] == "failed" and NEW_FEEDBACK in new["output"]
+
+    # otter: the export replays it, and otter run scores it.
+    _in(copy, "-m", "autograder.integrations.otter_assign", str(tmp_path / "otter"), "--assign")
+    dist = tmp_path / "otter" / "dist"
+    (zip_path,) = (dist / "autograder").glob("hw2-autograder_*.zip")
+    with zipfile.ZipFile(zip_path) as zf:
+        assert "def test_gd_step_leaves_w(env)" in zf.read("tests/gd_step.py").decode()
+    student = read(dist / "student" / "hw2.ipynb")
+    answers = {**AUTO_SOURCES, "gd_step": IN_PLACE}
+    nbformat.write(otter_assign.fill(student, answers), tmp_path / "otter_in_place.ipynb")
+    out = tmp_path / "otter_out"
+    out.mkdir()
+    p = otter_assign.otter("run", "-a", str(zip_path), "-o", str(out),
+                           str(tmp_path / "otter_in_place.ipynb"), cwd=tmp_path)  # fmt: skip
+    assert p.returncode == 0, p.stdout + p.stderr
+    (gd,) = [t for t in json.loads((out / "results.json").read_text())["tests"]
+             if t["name"] == "gd_step"]  # fmt: skip
+    assert gd["score"] == pytest.approx(points - share) and NEW_FEEDBACK in gd["output"]
+
+    # nbgrader: the course, nbgrader's autograde, then our scores in its gradebook.
+    from nbgrader.api import Gradebook
+
+    course = tmp_path / "course"
+    _in(copy, "-m", "autograder.integrations.nbgrader_course", str(course), "--generate")
+    (course / "submitted" / "in_place" / "hw2").mkdir(parents=True)
+    shutil.copyfile(notebook, course / "submitted" / "in_place" / "hw2" / "hw2.ipynb")
+    p = nbgrader_course.nbgrader(course, "autograde", "hw2", "--force", timeout=600)
+    assert p.returncode == 0, p.stdout + p.stderr
+    _in(copy, "-m", "autograder", "grade", str(course / "submitted"), "--out",
+        str(tmp_path / "tree"), "--no-pdf")  # fmt: skip
+    _in(copy, "-m", "autograder.integrations.nbgrader_course", str(course), "--import-grades",
+        str(tmp_path / "tree"))  # fmt: skip
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        grade = gb.find_grade("gd_step", "hw2", "hw2", "in_place")
+        comment = gb.find_comment("gd_step", "hw2", "hw2", "in_place")
+        assert grade.score == pytest.approx(points - share)
+        assert "✗ gd_step: the caller's w is left unchanged" in comment.comment
+        assert NEW_FEEDBACK in comment.comment

@@ -79,6 +79,7 @@ class FakeStudent:
 def graders(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     pytester.makeconftest((session.GRADERS_DIR / "conftest.py").read_text(encoding="utf-8"))
     monkeypatch.setattr(session, "Student", FakeStudent)
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")  # as grade_chunk runs it
     FakeStudent.opened = []
     return pytester
 
