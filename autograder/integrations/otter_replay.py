@@ -262,34 +262,71 @@ class ReplayRef:
 # -- record -------------------------------------------------------------------------------
 
 
-def _import_session_plugin() -> type:
-    from autograder.grade.session import GradingPlugin
+def _wrong(value: Any) -> Any:
+    """A wrong answer shaped like ``value``: it sends a grader down its failure paths."""
+    if isinstance(value, tuple | list):
+        return type(value)(_wrong(v) for v in value)
+    if isinstance(value, np.ndarray | float | int | np.number) and not isinstance(value, bool):
+        return value * 1.5 + 1.0
+    return value
 
-    return GradingPlugin
+
+def _wrong_namespace(module: ModuleType) -> dict[str, Any]:
+    def wrong(f: Callable[..., Any]) -> Callable[..., Any]:
+        return lambda *args: _wrong(f(*args))
+
+    return {k: wrong(v) if callable(v) else v for k, v in vars(module).items()}
+
+
+def _session(plugin: Any) -> tuple[int, str]:
+    """One pytest session over the hidden graders with ``plugin``, as grade_chunk runs it."""
+    import pytest
+
+    from autograder.grade.session import GRADERS_DIR
+
+    args = [
+        str(GRADERS_DIR), "-c", str(GRADERS_DIR / "pytest.ini"), "--rootdir", str(GRADERS_DIR),
+        "-p", "no:cacheprovider", "-p", "no:terminal", "--assert=plain",
+        "--import-mode=importlib",
+    ]  # fmt: skip
+    autoload = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # only the graders' own fixtures
+    try:
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            code = pytest.main(args, plugins=[plugin])
+    finally:
+        if autoload is None:
+            del os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = autoload
+    return code, out.getvalue()
 
 
 def record() -> dict[str, Any]:
-    """Run every hidden grader once against the reference; return the recording.
+    """Run every hidden grader against the reference; return the recording.
 
     ``{"tests": {"<module>::<function>": {"module", "function", "item", "weight",
     "visibility", "name", "fixtures", "ref", "student_calls"}}}``, in collection order.
+    A second pass runs each grader against a deliberately wrong student (the reference's
+    values, changed) and adds the reference values its failure paths ask for, such as a
+    follow-up "is it right for n = 1?", so a replay can give that diagnosis too.
     Raises RuntimeError if a grader fails on the reference or cannot be recorded.
     """
     import pytest
 
-    from autograder.grade.session import GRADERS_DIR
+    from autograder.grade.session import GRADERS_DIR, GradingPlugin
     from autograder.run.sandbox import Limits
     from autograder.submissions import Submission
 
-    GradingPlugin = _import_session_plugin()
+    tests: dict[str, dict[str, Any]] = {}
+    errors: list[str] = []
 
     class Recorder(GradingPlugin):
-        def __init__(self) -> None:
+        def __init__(self, wrong: bool) -> None:
             sub = Submission("reference", Path("solutions/hw2.py"))
             super().__init__([(sub, [])], runtime=Path("/nonexistent"), slot=0,
                              limits=Limits(), unsafe=True)  # fmt: skip
-            self.tests: dict[str, dict[str, Any]] = {}
-            self.errors: list[str] = []
+            self.wrong = wrong
 
         def open_student(self, sub: Submission) -> ReplayStudent:
             return ReplayStudent({})
@@ -309,60 +346,50 @@ def record() -> dict[str, Any]:
             module, function = ".".join(rel.parts), pyfuncitem.originalname
             marks = {m: pyfuncitem.get_closest_marker(m) for m in ("hw2_item", "hw2_weight")}
             vis = pyfuncitem.get_closest_marker("hw2_visibility")
-            rec = {
+            rec = tests.setdefault(f"{module}::{function}", {
                 "module": module, "function": function, "item": marks["hw2_item"].args[0],
                 "weight": marks["hw2_weight"].args[0] if marks["hw2_weight"] else 1.0,
                 "visibility": vis.args[0] if vis else "after_published",
                 "name": pyfuncitem.function.__doc__.strip().splitlines()[0],
                 "fixtures": {}, "ref": {}, "student_calls": [],
-            }  # fmt: skip
+            })  # fmt: skip
+            fixtures = {}
             try:
                 for name in inspect.signature(pyfuncitem.function).parameters:
                     value = pyfuncitem.funcargs[name]
                     if isinstance(value, ReplayStudent):
-                        value.functions, value.calls = vars(self.reference), rec["student_calls"]
-                        rec["fixtures"][name] = {"student": True}
+                        ref = self.reference
+                        value.functions = _wrong_namespace(ref) if self.wrong else vars(ref)
+                        value.calls = None if self.wrong else rec["student_calls"]
+                        fixtures[name] = {"student": True}
                     elif isinstance(value, ModuleType):
                         pyfuncitem.funcargs[name] = RecordingRef(value, rec["ref"])
-                        rec["fixtures"][name] = {"module": True}
+                        fixtures[name] = {"module": True}
                     elif isinstance(value, np.random.Generator):
-                        rec["fixtures"][name] = {"rng": value.bit_generator.state}
+                        fixtures[name] = {"rng": value.bit_generator.state}
                     else:
-                        rec["fixtures"][name] = {"value": encode(value)}
+                        fixtures[name] = {"value": encode(value)}
             except TypeError as exc:
-                self.errors.append(f"{module}::{function}: {exc}")
-            self.tests[f"{module}::{function}"] = rec
+                errors.append(f"{module}::{function}: {exc}")
+            if not self.wrong:
+                rec["fixtures"] = fixtures
             yield
 
-    recorder = Recorder()
-    args = [
-        str(GRADERS_DIR), "-c", str(GRADERS_DIR / "pytest.ini"), "--rootdir", str(GRADERS_DIR),
-        "-p", "no:cacheprovider", "-p", "no:terminal", "--assert=plain",
-        "--import-mode=importlib",
-    ]  # fmt: skip
-    autoload = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
-    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # only the graders' own fixtures
-    try:
-        with contextlib.redirect_stdout(io.StringIO()) as out:
-            code = pytest.main(args, plugins=[recorder])
-    finally:
-        if autoload is None:
-            del os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
-        else:
-            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = autoload
-    failed = [
-        f"{t.name}: {t.message or t.debug}" for t in recorder.outcomes["reference"] if not t.passed
-    ]
-    problems = recorder.collect_errors + recorder.errors + failed
-    if problems or code != pytest.ExitCode.OK or not recorder.tests:
+    right = Recorder(wrong=False)
+    code, out = _session(right)
+    failed = [f"{t.name}: {t.message or t.debug}" for t in right.outcomes["reference"]
+              if not t.passed]  # fmt: skip
+    problems = right.collect_errors + errors + failed
+    if problems or code != pytest.ExitCode.OK or not tests:
         raise RuntimeError(
             "the hidden graders could not be recorded against the reference:\n"
-            + "\n".join(problems or [f"pytest exit code {code}", out.getvalue()[-2000:]])
+            + "\n".join(problems or [f"pytest exit code {code}", out[-2000:]])
         )
+    _session(Recorder(wrong=True))  # its verdicts are meant to be failures: only `ref` counts
     # The recording must replay: from JSON, every grader passes again on the reference.
-    recording = json.loads(json.dumps({"tests": recorder.tests}))
+    recording = json.loads(json.dumps({"tests": tests}))
     for rec in recording["tests"].values():
-        replay(rec["module"], rec["function"], vars(recorder.reference), recording)
+        replay(rec["module"], rec["function"], vars(right.reference), recording)
     return recording
 
 
