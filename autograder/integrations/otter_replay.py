@@ -65,16 +65,15 @@ class ReplayMiss(AssertionError):
 
 def encode(value: Any) -> Any:
     """``value`` as JSON, bit-exact for arrays and floats (see :func:`decode`)."""
+    if isinstance(value, np.generic):  # before float: np.float64 is a float too
+        return {"scalar": encode(np.asarray(value))}
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, np.ndarray):
-        a = np.ascontiguousarray(value)
-        if a.dtype.kind not in "biuf":
-            raise TypeError(f"cannot record an array of {a.dtype}")
-        raw = base64.b64encode(a.tobytes()).decode()
-        return {"ndarray": a.dtype.str, "shape": list(a.shape), "bytes": raw}
-    if isinstance(value, np.generic):
-        return {"scalar": encode(np.asarray(value))}
+        if value.dtype.kind not in "biuf":
+            raise TypeError(f"cannot record an array of {value.dtype}")
+        raw = base64.b64encode(value.tobytes(order="C")).decode()
+        return {"ndarray": value.dtype.str, "shape": list(value.shape), "bytes": raw}
     if isinstance(value, tuple | list):
         return {type(value).__name__: [encode(v) for v in value]}
     if isinstance(value, dict):
@@ -106,17 +105,19 @@ def decode(data: Any) -> Any:
 
 
 def _canonical(value: Any) -> Iterator[bytes]:
+    if isinstance(value, np.generic):
+        yield b"g"
+        value = np.asarray(value)
     if isinstance(value, bool) or value is None:
         yield repr(value).encode()
-    elif isinstance(value, int | np.integer):
-        yield b"i%d" % int(value)
-    elif isinstance(value, float | np.floating):
-        yield b"f" + float(value).hex().encode()
+    elif isinstance(value, int):
+        yield b"i%d" % value
+    elif isinstance(value, float):
+        yield b"f" + value.hex().encode()
     elif isinstance(value, str):
         yield b"s" + value.encode()
     elif isinstance(value, np.ndarray):
-        a = np.ascontiguousarray(value)
-        yield f"a{a.dtype.str}{a.shape}".encode() + a.tobytes()
+        yield f"a{value.dtype.str}{value.shape}".encode() + value.tobytes(order="C")
     elif isinstance(value, tuple | list | dict):
         items = value.items() if isinstance(value, dict) else value
         yield f"{type(value).__name__}{len(value)}(".encode()
