@@ -193,6 +193,25 @@ def test_nbgrader_gradebook_holds_our_hidden_scores(nbgrader_course_dir: Path, t
     assert "not implemented yet" in after["stub"]["comments"]["train"]
 
 
+def test_nbgrader_feedback_comment_is_inert():
+    """Our comments quote students' exception messages; nbgrader's feedback HTML renders
+    comments with nbconvert's markdown2html, which must show them as text."""
+    from nbconvert.filters.markdown import markdown2html
+
+    hostile = ("<script>alert(1)</script> <img src=x onerror=alert(2)> [x](javascript:alert(3))"
+               "\n\n<iframe src=//evil></iframe>\r\n```\n<b>out of the fence</b>")  # fmt: skip
+    tests = [
+        {"name": "sigmoid: values", "status": "passed", "output": "Passed."},
+        {"name": "sigmoid: extremes", "status": "failed", "output": f"sigmoid raised {hostile}"},
+    ]
+    comment = nbgrader_course.feedback_comment(tests)
+    assert "✓ sigmoid: values" in comment and "✗ sigmoid: extremes: sigmoid raised" in comment
+    html = markdown2html(comment)
+    for live in ("<script", "<img", "<iframe", "<b>", 'href="javascript'):
+        assert live not in html, live
+    assert "&lt;script&gt;" in html and "&lt;b&gt;out of the fence" in html
+
+
 # -- otter-grader ----------------------------------------------------------------------
 
 

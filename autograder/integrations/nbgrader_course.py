@@ -97,12 +97,18 @@ def write_course(dest: Path, source: Path = SOURCE_NB) -> Path:
     return dest
 
 
-def _feedback(tests: list[dict]) -> str:
-    """One line per hidden check: ✓ or ✗, its name and, for a ✗, the feedback."""
-    return "\n".join(
+def feedback_comment(tests: list[dict]) -> str:
+    """One line per hidden check: ✓ or ✗, its name and, for a ✗, the feedback.
+
+    Written as an indented (code) block: nbgrader renders comments as markdown in its
+    feedback HTML, and the feedback quotes the student's own exception messages, which are
+    hostile. In a code block every character is text, whatever markdown or HTML it holds.
+    """
+    lines = [
         f"✓ {t['name']}" if t["status"] == "passed" else f"✗ {t['name']}: {t['output']}"
         for t in tests
-    )
+    ]
+    return "\n".join("    " + ln for text in lines for ln in text.replace("\r", "").split("\n"))
 
 
 def import_grades(course: Path, out: Path) -> dict[str, str]:
@@ -129,7 +135,8 @@ def import_grades(course: Path, out: Path) -> dict[str, str]:
                     grade = gb.find_grade(it.id, name, name, student)
                     grade.auto_score = min(it.points, round(sum(t["score"] for t in tests), 6))
                     grade.needs_manual_grade = False
-                    gb.find_comment(it.id, name, name, student).auto_comment = _feedback(tests)
+                    comment = gb.find_comment(it.id, name, name, student)
+                    comment.auto_comment = feedback_comment(tests)
             except (OSError, ValueError, KeyError, TypeError, MissingEntry) as exc:
                 gb.db.rollback()
                 done[student] = f"not imported: {type(exc).__name__}: {exc}"[:300]
