@@ -11,8 +11,14 @@ from autograder.run.sandbox import Limits
 
 
 def _result(student: str = "ada") -> SubmissionResult:
-    test = TestOutcome(item="sigmoid", name="sigmoid: values", weight=2.0,
-                       visibility="after_published", passed=False, message="σ is wrong")  # fmt: skip
+    test = TestOutcome(
+        item="sigmoid",
+        name="sigmoid: values",
+        weight=2.0,
+        visibility="after_published",
+        passed=False,
+        message="σ is wrong",
+    )
     return SubmissionResult(student, f"{student}.ipynb", "graded", tests=[test], seconds=1.5)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import types
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -50,7 +51,7 @@ WRONG = "import numpy as np\ndef sigmoid(z):\n    return 1 / (1 + np.exp(z))\n"
 class FakeStudent:
     """The sandboxed Student's interface; its "cells" are trusted test code run right here."""
 
-    opened: list[FakeStudent] = []
+    opened: ClassVar[list[FakeStudent]] = []
 
     def __init__(self, cells, runtime, *, slot, limits, unsafe) -> None:
         self.ns: dict = {}
@@ -61,7 +62,11 @@ class FakeStudent:
                 report.append({"status": "ok"})
             except Exception as exc:
                 report.append({"status": "error", "error": f"{type(exc).__name__}: {exc}"})
-        self.report, self.start_error, self.closed = types.SimpleNamespace(cells=report), None, False
+        self.report, self.start_error, self.closed = (
+            types.SimpleNamespace(cells=report),
+            None,
+            False,
+        )
         FakeStudent.opened.append(self)
 
     def close(self) -> None:
@@ -85,8 +90,10 @@ def graders(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytes
 
 
 def _plugin(*subs: tuple[str, list[str]]) -> GradingPlugin:
-    return GradingPlugin([(Submission(s, Path(f"{s}.ipynb")), cells) for s, cells in subs],
-                         runtime=Path("/nonexistent"), slot=0, limits=Limits(), unsafe=True)  # fmt: skip
+    subs_cells = [(Submission(s, Path(f"{s}.ipynb")), cells) for s, cells in subs]
+    return GradingPlugin(
+        subs_cells, runtime=Path("/nonexistent"), slot=0, limits=Limits(), unsafe=True
+    )
 
 
 def test_outcomes_per_submission(graders: pytest.Pytester):
@@ -110,8 +117,8 @@ def test_outcomes_per_submission(graders: pytest.Pytester):
     bob = {t.name: t for t in plugin.outcomes["bob"]}
     assert not bob["sigmoid: values on five points"].passed
     assert "it looks like σ(−z)." in bob["sigmoid: values on five points"].message
-    assert plugin.notebook_errors == {"ada": [], "bob": ["code cell 2: NameError: name "
-                                                         "'undefined_name' is not defined"]}  # fmt: skip
+    name_error = "code cell 2: NameError: name 'undefined_name' is not defined"
+    assert plugin.notebook_errors == {"ada": [], "bob": [name_error]}
     # One student at a time: each is opened, graded and closed before the next.
     assert [s.closed for s in FakeStudent.opened] == [True, True]
     assert set(plugin.seconds) == {"ada", "bob"}

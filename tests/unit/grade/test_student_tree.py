@@ -14,7 +14,10 @@ ARRAYS = [np.arange(3.0), np.array(2.5)]
 def test_well_formed_trees():
     assert _tree({"t": "array", "i": 1}, ARRAYS) is ARRAYS[1]
     got = _tree({"t": "seq", "items": [{"t": "array", "i": 0}, {"t": "array", "i": 1}]}, ARRAYS)
-    assert isinstance(got, tuple | list) and [g is a for g, a in zip(got, ARRAYS)] == [True, True]
+    assert isinstance(got, tuple | list) and [g is a for g, a in zip(got, ARRAYS, strict=True)] == [
+        True,
+        True,
+    ]
     bad = _tree({"t": "bad", "type": "generator"}, ARRAYS)
     assert isinstance(bad, Unusable) and "generator" in bad.type_name
 
@@ -22,12 +25,24 @@ def test_well_formed_trees():
 @pytest.mark.parametrize(
     "node",
     [
-        None, 3, "array", [], [{"t": "array", "i": 0}], {}, {"t": "nope"},
-        {"t": "array"}, {"t": "array", "i": 2}, {"t": "array", "i": -1},
-        {"t": "array", "i": True}, {"t": "array", "i": 0.0}, {"t": "array", "i": "0"},
-        {"t": "seq"}, {"t": "seq", "items": "ab"}, {"t": "seq", "items": {"0": 1}},
+        None,
+        3,
+        "array",
+        [],
+        [{"t": "array", "i": 0}],
+        {},
+        {"t": "nope"},
+        {"t": "array"},
+        {"t": "array", "i": 2},
+        {"t": "array", "i": -1},
+        {"t": "array", "i": True},
+        {"t": "array", "i": 0.0},
+        {"t": "array", "i": "0"},
+        {"t": "seq"},
+        {"t": "seq", "items": "ab"},
+        {"t": "seq", "items": {"0": 1}},
         {"t": ["array"], "i": 0},
-    ],  # fmt: skip
+    ],
 )
 def test_malformed_nodes_are_unusable(node):
     assert isinstance(_tree(node, ARRAYS), Unusable)

@@ -56,8 +56,16 @@ def test_oversized_header_is_refused_before_reading_it():
 
 
 @pytest.mark.parametrize(
-    "raw", [b"not json", b"\xff\xfe\x00", b"[1, 2]", b'"arrays"', b"{}", b'{"arrays": 3}',
-            b"[" * 100_000 + b"]" * 100_000]  # fmt: skip
+    "raw",
+    [
+        b"not json",
+        b"\xff\xfe\x00",
+        b"[1, 2]",
+        b'"arrays"',
+        b"{}",
+        b'{"arrays": 3}',
+        b"[" * 100_000 + b"]" * 100_000,
+    ],
 )
 def test_header_that_is_not_a_frame_header(raw: bytes):
     with pytest.raises(wire.WireError):
@@ -96,7 +104,9 @@ def test_total_of_several_arrays_counts_against_the_cap():
     assert len(_read(frame, max_bytes=1600)[1]) == 2
 
 
-@pytest.mark.parametrize("spec", [[], "x", {"dtype": "<f8"}, {"dtype": "<f8", "shape": [1], "x": 1}])
+@pytest.mark.parametrize(
+    "spec", [[], "x", {"dtype": "<f8"}, {"dtype": "<f8", "shape": [1], "x": 1}]
+)
 def test_malformed_array_spec(spec):
     with pytest.raises(wire.WireError):
         _read(_frame({"arrays": [spec]}, b"\0" * 8))
