@@ -26,7 +26,8 @@ test: setup
 	$(PY) -m pytest -n 2 --dist loadfile tests
 
 test-fast: setup
-	$(PY) -m pytest -n 2 --dist loadfile -m "not slow" tests
+	$(PY) -m pytest -q tests/unit
+	$(PY) -m pytest -n 2 --dist loadfile -m "not slow" --ignore=tests/unit tests
 
 # A student's own PDF export (no grading): make pdf NB=path/to/hw2.ipynb [PDF=out.pdf]
 pdf: setup

@@ -5,6 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+# pytester: the unit tests of GradingPlugin run an inner pytest session over fake graders.
+pytest_plugins = ["pytester"]
+
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))

@@ -57,8 +57,8 @@ class ResultCache:
             if data.get("key") != key:
                 return None
             return SubmissionResult.from_json(data["result"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None  # missing or damaged: grade again
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None  # missing or damaged (even valid JSON of another shape): grade again
 
     def others(self, students: set[str]) -> list[SubmissionResult]:
         """The stored results of students not in ``students`` (graded by an earlier run)."""

@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 
 from autograder.grade.checks import Seq, Text, Unusable
+from autograder.run.objective import KIND as OBJECTIVE_KIND
+from autograder.run.objective import Objective
 from autograder.run.sandbox import ExecReport, Limits, Sandbox, SandboxDied
 
 MAX_RESTARTS = 6
@@ -29,24 +31,6 @@ MAX_ITEMS = 2048  # the worker's node budget for one returned value
 
 class StudentError(Exception):
     """The student's function could not produce a value; the message is student-facing."""
-
-
-@dataclass(frozen=True)
-class Objective:
-    """A scalar function f(W) for numerical_gradient, built inside the sandbox.
-
-    f(W) = Σ c ⊙ exp(scale · W) + ½ (Σ W)², whose gradient is
-    ∇f(W) = scale · c ⊙ exp(scale · W) + Σ W.
-    """
-
-    c: np.ndarray
-    scale: float
-
-    def __call__(self, W: np.ndarray) -> float:
-        return float(np.sum(self.c * np.exp(self.scale * W)) + 0.5 * np.sum(W) ** 2)
-
-    def gradient(self, W: np.ndarray) -> np.ndarray:
-        return self.scale * self.c * np.exp(self.scale * W) + np.sum(W)
 
 
 @dataclass
@@ -172,7 +156,7 @@ class Student:
             if isinstance(a, Objective):
                 arrays.append(np.asarray(a.c, dtype=np.float64))
                 specs.append(
-                    {"objective": {"kind": "exp_mix", "c": len(arrays) - 1, "scale": a.scale}}
+                    {"objective": {"kind": OBJECTIVE_KIND, "c": len(arrays) - 1, "scale": a.scale}}
                 )
             elif isinstance(a, np.ndarray):
                 arrays.append(a)

@@ -8,16 +8,26 @@ writes::
     DEST/source/hw2/hw2.ipynb   solutions/hw2_instructor.ipynb, outputs cleared
 
 The instructor notebook already carries nbgrader metadata (schema 3): answer cells
-``grade_id=<function>``, locked self-check cells ``check_<function>`` with points and
-manual markdown answers with the rubric ids. In DEST, ``nbgrader generate_assignment hw2``
-then gives ``release/hw2/hw2.ipynb``, the same cells as our ``assignment/hw2.ipynb``;
-``nbgrader autograde hw2`` scores the visible self-checks; and our hidden graders grade
-nbgrader's tree directly: ``python -m autograder grade DEST/submitted --out OUT``.
+``grade_id=<function>``, locked self-check cells ``check_<function>`` and manual markdown
+answers with the rubric ids. One gradebook holds every score, so in the course source
+
+* each self-check cell carries 0 points (feedback only, as in otter and our grader);
+* each function's answer cell is a graded answer cell worth the function's points, which
+  nbgrader leaves to be graded "by hand": the hand is our hidden graders.
+
+In DEST, ``nbgrader generate_assignment hw2`` gives ``release/hw2/hw2.ipynb``, the cells of
+our ``assignment/hw2.ipynb`` with those points; ``nbgrader autograde hw2`` runs the notebooks
+(the self-checks score 0 of 0); our hidden graders grade nbgrader's tree directly,
+``python -m autograder grade DEST/submitted --out OUT``; and :func:`import_grades`
+(``--import-grades OUT``) writes each function's score and feedback into nbgrader's
+gradebook through its own API, where formgrader shows them beside the written answers it
+grades by hand. Run it after every ``nbgrader autograde``, which resets those cells.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import subprocess
 import sys
@@ -73,11 +83,67 @@ def write_course(dest: Path, source: Path = SOURCE_NB) -> Path:
         encoding="utf-8",
     )
     nb = nbformat.read(source, as_version=4)
+    auto = {it.id: it for it in rubric.auto}
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
+        meta = cell.metadata.get("nbgrader", {})
+        gid = meta.get("grade_id", "")
+        if meta.get("solution") and gid in auto:  # graded by our hidden graders
+            meta.update(grade=True, points=auto[gid].points)
+        elif meta.get("grade") and gid.removeprefix("check_") in auto:  # feedback only
+            meta["points"] = 0
     nbformat.write(nb, src_dir / f"{rubric.assignment}.ipynb")
     return dest
+
+
+def feedback_comment(tests: list[dict]) -> str:
+    """One line per hidden check: ✓ or ✗, its name and, for a ✗, the feedback.
+
+    Written as an indented (code) block: nbgrader renders comments as markdown in its
+    feedback HTML, and the feedback quotes the student's own exception messages, which are
+    hostile. In a code block every character is text, whatever markdown or HTML it holds.
+    """
+    lines = [
+        f"✓ {t['name']}" if t["status"] == "passed" else f"✗ {t['name']}: {t['output']}"
+        for t in tests
+    ]
+    return "\n".join("    " + ln for text in lines for ln in text.replace("\r", "").split("\n"))
+
+
+def import_grades(course: Path, out: Path) -> dict[str, str]:
+    """Write our hidden graders' scores and feedback (OUT/results/<student>.json) into the
+    course's nbgrader gradebook; return student → what happened.
+
+    Each function's answer cell gets the function's score as its ``auto_score`` (no manual
+    grade needed; formgrader can still override it) and the per-check feedback as its
+    comment. Only submissions nbgrader knows (after ``nbgrader autograde``) are written;
+    the written answers are left to formgrader. Rerunning is safe.
+    """
+    from nbgrader.api import Gradebook, MissingEntry
+
+    rubric = load_rubric()
+    name = rubric.assignment
+    done: dict[str, str] = {}
+    with Gradebook(f"sqlite:///{Path(course).resolve() / 'gradebook.db'}") as gb:
+        for sub in gb.assignment_submissions(name):
+            student = sub.student.id
+            try:
+                data = json.loads((Path(out) / "results" / f"{student}.json").read_bytes())
+                for it in rubric.auto:
+                    tests = [t for t in data["tests"] if t.get("tags", [])[1:3] == ["auto", it.id]]
+                    grade = gb.find_grade(it.id, name, name, student)
+                    grade.auto_score = min(it.points, round(sum(t["score"] for t in tests), 6))
+                    grade.needs_manual_grade = False
+                    comment = gb.find_comment(it.id, name, name, student)
+                    comment.auto_comment = feedback_comment(tests)
+            except (OSError, ValueError, KeyError, TypeError, MissingEntry) as exc:
+                gb.db.rollback()
+                done[student] = f"not imported: {type(exc).__name__}: {exc}"[:300]
+                continue
+            gb.db.commit()
+            done[student] = "imported"
+    return done
 
 
 def nbgrader(dest: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -104,7 +170,18 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also run `nbgrader generate_assignment` in DEST (writes release/)",
     )
+    parser.add_argument(
+        "--import-grades",
+        metavar="OUT",
+        help="write the hidden graders' results in OUT (from `python -m autograder grade "
+        "DEST/submitted --out OUT`) into DEST's gradebook; run after `nbgrader autograde`",
+    )
     args = parser.parse_args(argv)
+    if args.import_grades:
+        done = import_grades(Path(args.dest), Path(args.import_grades))
+        for student, what in sorted(done.items()):
+            print(f"{student!r}: {what}")  # ids are folder names: never raw to a terminal
+        return 0 if done and all(w == "imported" for w in done.values()) else 1
     dest = write_course(Path(args.dest))
     assignment = load_rubric().assignment
     print(f"wrote {dest / 'nbgrader_config.py'} and {dest / 'source' / assignment}/")

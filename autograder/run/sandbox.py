@@ -41,7 +41,7 @@ from autograder.run.isolation import (  # noqa: F401  (re-exported: pdf_sandbox 
 )
 
 _HERE = Path(__file__).resolve().parent
-WORKER_FILES = ("worker.py", "wire.py")
+WORKER_FILES = ("worker.py", "wire.py", "objective.py")
 
 
 class SandboxDied(Exception):
