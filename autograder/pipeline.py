@@ -71,6 +71,8 @@ def _write_pdfs(
 
     def pdf_key(r: SubmissionResult) -> str:
         manual = json.dumps(r.manual, sort_keys=True)
+        if r.manual_notes:  # written-answer feedback from `review`: its text is in the PDF
+            manual += json.dumps(r.manual_notes, sort_keys=True)
         return hashlib.sha256(f"{keys[r.student]}|{manual}".encode()).hexdigest()
 
     def fresh(r: SubmissionResult) -> bool:
@@ -132,6 +134,9 @@ def grade(options: GradeOptions) -> list[SubmissionResult]:
     students = [s.student for s in subs]
     manual_path = options.out / "manual.csv"
     manual = read_manual(manual_path, rubric, set(students))
+    from autograder.review.db import read_feedback  # lazy: the web app's libraries
+
+    notes = read_feedback(options.out, rubric, manual)  # rubric items and comments of `review`
     roster = read_roster(options.roster) if options.roster else None
     runtime = default_runtime()
     check_sandbox(runtime, unsafe=options.unsafe)
@@ -149,6 +154,7 @@ def grade(options: GradeOptions) -> list[SubmissionResult]:
 
     def write_reports(r: SubmissionResult) -> None:
         r.manual = manual.get(r.student, {})
+        r.manual_notes = notes.get(r.student, {})
         write_atomic(options.out / "results" / f"{r.student}.json", dumps(results_json(r, rubric)))
         debug = [f"{t.name}\n{t.debug}" for t in r.tests if t.debug]
         head = [f"student: {r.student}", f"source: {r.source}", f"status: {r.status}"]
