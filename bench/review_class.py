@@ -82,7 +82,8 @@ POOL = {
     "q1_forward": ["$Z = W_1 x$, $u = \\sigma(Z)$, $\\hat y = W_2 u$, $L = \\|\\hat y - y\\|^2$"],
     "q1_backward": [
         "$\\delta = 2(\\hat y - y)$, $\\partial L/\\partial W_2 = \\delta u^\\top$",
-        "$$\\frac{\\partial L}{\\partial W_1} = \\big(W_2^\\top \\delta \\odot u(1-u)\\big) x^\\top$$",
+        "$$\\frac{\\partial L}{\\partial W_1} = "
+        "\\big(W_2^\\top \\delta \\odot u(1-u)\\big) x^\\top$$",
     ],
     "q1_complexity": ["Backward is about $2\\times$ the forward pass: two products per layer."],
     "q2_gradient": ["$\\nabla L(w) = (a w_1, b w_2)$, so $w^* = (0, 0)$."],

@@ -61,6 +61,7 @@ CREATE TABLE IF NOT EXISTS grades(
     student TEXT NOT NULL, item TEXT NOT NULL, graded INTEGER NOT NULL DEFAULT 0,
     comment TEXT NOT NULL DEFAULT '', override REAL, version INTEGER NOT NULL DEFAULT 0,
     updated REAL NOT NULL DEFAULT 0, PRIMARY KEY(student, item));
+CREATE INDEX IF NOT EXISTS grades_item ON grades(item, student, graded);
 CREATE TABLE IF NOT EXISTS applied(
     student TEXT NOT NULL, item TEXT NOT NULL, rubric_id INTEGER NOT NULL,
     PRIMARY KEY(student, item, rubric_id));
@@ -308,6 +309,16 @@ class Store:
             "SELECT student FROM answers WHERE item=? AND grp=? ORDER BY student", (item, grp)
         )
         return [r[0] for r in rows]
+
+    def group_versions(self, item: str, grp: str) -> dict[str, int]:
+        """student → version of every answer in a group: what a group grade must match."""
+        rows = self.q(
+            "SELECT g.student, g.version FROM answers a JOIN grades g "
+            "ON g.student = a.student AND g.item = a.item WHERE a.item=? AND a.grp=? "
+            "ORDER BY g.student",
+            (item, grp),
+        )
+        return {r[0]: r[1] for r in rows}
 
     def progress(self) -> dict[str, tuple[int, int]]:
         """item → (graded answers, answers)."""

@@ -94,13 +94,16 @@ class Guard:
         async def send_secured(message: dict) -> None:
             if message["type"] == "http.response.start":
                 hs = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-csp-file"]
+                # Installed assets may be cached; pages and student files never.
+                static = scope["path"].startswith(("/katex/", "/static/"))
+                hs = [(k, v) for k, v in hs if not (static and k.lower() == b"cache-control")]
                 file_csp = any(k.lower() == b"x-csp-file" for k, _ in message.get("headers", []))
                 hs += [
                     (b"content-security-policy", (CSP_FILE if file_csp else CSP).encode()),
                     (b"x-content-type-options", b"nosniff"),
                     (b"referrer-policy", b"no-referrer"),
                     (b"x-frame-options", b"DENY"),
-                    (b"cache-control", b"no-store"),
+                    (b"cache-control", b"private, max-age=3600" if static else b"no-store"),
                     (b"cross-origin-resource-policy", b"same-origin"),
                 ]
                 message = {**message, "headers": hs}
@@ -192,15 +195,14 @@ def create_app(store: Store, token: str, hosts: set[str]) -> Any:
         it = item_or_404(item)
         ans = store.answer(student, item)
         grade = store.grade(student, item)
-        members = store.group_members(item, ans["grp"])
-        versions = {s: store.grade(s, item).version for s in members}
+        versions = store.group_versions(item, ans["grp"])
         return {
             "item": item,
             "student": student,
             "points": it.points,
             "answer_id": ans["id"],
             "group": ans["grp"],
-            "group_size": len(members),
+            "group_size": len(versions),
             "unanswered": ans["natural_group"] == "unanswered",
             "versions": versions,
             "graded": grade.graded,
@@ -240,7 +242,7 @@ def create_app(store: Store, token: str, hosts: set[str]) -> Any:
                 "rubric_html": rubric_html,
                 "rubric": [{**r, "html": _rubric_text_html(r["text"])} for r in st["rubric"]],
                 "st": st,
-                "members": store.group_members(item, ans["grp"]),
+                "members": sorted(st["versions"]),
                 "prev": names[k - 1] if k > 0 else None,
                 "next": names[k + 1] if k + 1 < len(names) else None,
                 "next_ungraded": later[0] if later else None,
