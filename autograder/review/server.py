@@ -224,6 +224,9 @@ def create_app(store: Store, token: str, hosts: set[str]) -> Any:
         names = [s for s, _ in nav]
         k = names.index(student)
         later = [s for s, g in nav[k + 1 :] + nav[:k] if not g]
+        answer_html = render_markdown(ans["source"], urls)
+        # Attached but not referenced by the markdown: shown too, nothing is hidden.
+        unreferenced = [(n, u) for n, u in urls.items() if f'src="{u}"' not in answer_html]
         model_html, rubric_html = _model_html(item)
         graded_n = sum(g for _, g in nav)
         return templates.TemplateResponse(
@@ -234,7 +237,8 @@ def create_app(store: Store, token: str, hosts: set[str]) -> Any:
                 "items": list(items.values()),
                 "progress": store.progress(),
                 "student": student,
-                "answer_html": render_markdown(ans["source"], urls),
+                "answer_html": answer_html,
+                "unreferenced": unreferenced,
                 "problem": ans["problem"],
                 "attachments": atts,
                 "figure": ans["figure"] is not None,
