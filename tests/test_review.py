@@ -315,3 +315,37 @@ def test_attachments_are_served_as_inert_images(client, store):
     assert r.headers["x-content-type-options"] == "nosniff"
     page = client.get("/item/q1_graph/dee").text
     assert f'src="/att/{aid}/0"' in page
+
+
+@pytest.mark.slow
+def test_the_next_make_grade_merges_rubric_items_and_comments(tmp_path):
+    """A real `grade` run, a grade given in the review store, then `grade` again (resumed)."""
+    import subprocess
+    import sys
+
+    from bench.review_class import notebook
+    from tests.conftest import REPO
+
+    nb = tmp_path / "ann.ipynb"
+    nb.write_text(json.dumps(notebook({"q1_forward": "$Z = W_1 x$, $u = \\sigma(Z)$"})))
+    out = tmp_path / "out"
+    run = [sys.executable, "-m", "autograder", "grade", str(nb), "--out", str(out), "--no-pdf",
+           "--jobs", "1"]  # fmt: skip
+    first = subprocess.run(run, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stderr
+    store = Store(out, RUBRIC)
+    store.load(log=lambda m: None)
+    half = next(r for r in store.rubric_items("q1_forward") if r["points"] == 0.25)
+    store.set_grade("q1_forward", {"ann": 0}, [half["id"]], "ŷ and L are missing")
+    store.close()
+    second = subprocess.run(run, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert second.returncode == 0, second.stderr
+    grades = next(csv.DictReader(open(out / "grades.csv")))
+    assert grades["q1_forward"] == "0.25" and grades["manual_total"] == "0.25"
+    res = json.loads((out / "results" / "ann.json").read_text())
+    test = next(t for t in res["tests"] if "q1_forward" in t["tags"])
+    assert test["output"].splitlines() == [
+        "Graded by hand: 0.25",
+        f"- {half['text']} (+0.25)",
+        "Comment: ŷ and L are missing",
+    ]
