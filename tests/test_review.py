@@ -81,6 +81,29 @@ def test_same_text_with_different_photos_is_not_one_group():
     assert not Answer("", [Attachment("p.png", "image/png", PNG, len(PNG))]).unanswered
 
 
+def test_answers_are_found_by_grade_id_with_the_drawn_graph(tmp_path):
+    from autograder.review.render import read_answers
+    from bench.review_class import notebook
+
+    nb = notebook({"q1_graph": ("see ![g](attachment:g.png)", {"g.png": png_attachment()})})
+    graph = next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id")
+                 == "fig_graph")  # fmt: skip
+    graph["outputs"] = [{"output_type": "display_data", "metadata": {},
+                         "data": png_attachment()}]  # fmt: skip
+    for cell in nb["cells"]:  # a tool that drops metadata: the cell order still finds them
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == "q2_slow":
+            cell["metadata"] = {}
+            cell["source"] = "slow when a/b is large"
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps(nb))
+    found = read_answers(path, ["q1_graph", "q2_slow", "q1_forward"])
+    assert found["q1_graph"].figure == PNG and found["q1_graph"].attachments[0].data == PNG
+    assert found["q2_slow"].source == "slow when a/b is large"
+    assert found["q1_forward"].unanswered
+    path.write_text("{not json")
+    assert "not readable" in read_answers(path, ["q1_graph"])["q1_graph"].problem
+
+
 def test_rubric_items_are_seeded_from_the_instructor_notebook():
     models = model_answers()
     assert set(models) >= {i.id for i in RUBRIC.manual}
@@ -252,11 +275,23 @@ def test_export_merges_points_rubric_texts_and_comments(store, out):
         "comment": "check $w^*$",
     }
     assert read_feedback(out, RUBRIC, {"ann": {"q2_gradient": 0.5}})["ann"] == {}  # CSV differs
+    from autograder.report.lms import lms_csv
+
+    (out / "lms.csv").write_text(lms_csv([], RUBRIC, {"ann": {"lms_id": "7", "name": "Ann"}}))
+    store = Store(out, RUBRIC)
+    for it in RUBRIC.manual:
+        if it.question == "Q2" and it.id != "q2_gradient":
+            ids = [r["id"] for r in store.rubric_items(it.id)]
+            store.set_grade(it.id, {"ann": 0}, ids, "")
+    store.close()
     export(out, jobs=1)
+    lms = {r["student"]: r for r in csv.DictReader(open(out / "lms.csv"))}
+    assert (lms["ann"]["lms_id"], lms["ann"]["Q1"], lms["ann"]["Q2"]) == ("7", "", "2.75")
+    assert "not in the roster" in lms["bob"]["note"]
     grades = {r["student"]: r for r in csv.DictReader(open(out / "grades.csv"))}
-    assert grades["ann"]["q2_gradient"] == "0.25" and grades["ann"]["manual_total"] == "0.25"
+    assert grades["ann"]["q2_gradient"] == "0.25" and grades["ann"]["manual_total"] == "2.75"
     assert grades["cy"]["q2_gradient"] == "" and grades["cy"]["manual_total"] == ""
-    assert float(grades["ann"]["total"]) == float(grades["ann"]["auto_total"]) + 0.25
+    assert float(grades["ann"]["total"]) == float(grades["ann"]["auto_total"]) + 2.75
     res = json.loads((out / "results" / "ann.json").read_text())
     test = next(t for t in res["tests"] if "q2_gradient" in t["tags"])
     assert test["score"] == 0.25

@@ -186,6 +186,13 @@ def test_editing_a_rubric_items_points_rescores_every_answer_it_is_on(browser, s
     # a: 0.5; b: 0.5 + 0.5 clamped to the item's 0.75; c: untouched; d: not graded.
     assert [tab.overview_row(s)["manual"] for s in "abcd"] == ["0.5", "0.75", "0.5", ""]
     assert [_csv(out)[s]["q2_slow"] for s in "abcd"] == ["0.5", "0.75", "0.5", ""]
+    tab.open("/item/q2_slow/d")  # a new rubric item, made in the page and applied by key 3
+    tab.page.click("#rubric-add")
+    tab.page.fill("#rubric-form input[name=points]", "0.75")
+    tab.page.fill("#rubric-form input[name=text]", "everything, said in one line")
+    tab.act(lambda: tab.page.click("#rubric-form button[type=submit]"))
+    tab.act(lambda: tab.page.keyboard.press("3"))
+    assert tab.score() == "0.75" and "one line" in tab.rubric(3).inner_text()
 
 
 def test_grade_a_group_split_one_off_and_zero_the_unanswered(browser, serve, tmp_path):

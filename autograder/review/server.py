@@ -399,7 +399,12 @@ def serve(out: Path, host: str = "127.0.0.1", port: int = 0) -> int:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        store.close()
+        raise Refused(f"cannot listen on {host}:{port} ({exc.strerror}); try --port 0") from None
     port = sock.getsockname()[1]
     shown = f"[{host}]" if family == socket.AF_INET6 else host
     hosts = {f"{shown}:{port}", f"127.0.0.1:{port}", f"localhost:{port}"}
