@@ -34,7 +34,7 @@ GRAPH_CELL = "fig_graph"  # the notebook cell that draws Q1's computational grap
 
 # Bounds: whatever a student pastes, a page stays small and quick.
 MAX_NOTEBOOK_BYTES = 100 << 20
-MAX_ANSWER_CHARS = 50_000  # rendered; the rest is cut with a visible note
+MAX_ANSWER_CHARS = 20_000  # rendered (as in the PDF); the rest is cut with a visible note
 MAX_ATTACHMENT_BYTES = 8 << 20  # decoded; larger images are listed, not shown
 MAX_ATTACHMENTS = 20
 IMAGE_MIMES = ("image/png", "image/jpeg", "image/gif", "image/webp")

@@ -1,16 +1,27 @@
 // The grading page: typeset math, apply rubric items, navigate. No inline script (CSP).
 "use strict";
 
+function typesetOne(el) {
+  try {
+    window.katex.render(el.textContent, el, {
+      displayMode: el.tagName === "DIV", throwOnError: false, trust: false,
+      maxSize: 20, maxExpand: 500, strict: "ignore",
+    });
+  } catch (e) { el.classList.add("math-error"); }
+}
+
+// The first formulas at once; the rest (an answer may hold thousands) when scrolled into view.
 function typeset() {
   if (!window.katex) return;
-  for (const el of document.querySelectorAll("main .math")) {
-    try {
-      window.katex.render(el.textContent, el, {
-        displayMode: el.tagName === "DIV", throwOnError: false, trust: false,
-        maxSize: 20, maxExpand: 500, strict: "ignore",
-      });
-    } catch (e) { el.classList.add("math-error"); }
-  }
+  const all = [...document.querySelectorAll("main .math")];
+  all.slice(0, 150).forEach(typesetOne);
+  if (all.length <= 150) return;
+  const seen = new IntersectionObserver((entries) => {
+    for (const e of entries) {
+      if (e.isIntersecting) { seen.unobserve(e.target); typesetOne(e.target); }
+    }
+  });
+  all.slice(150).forEach((el) => seen.observe(el));
 }
 
 function banner(text) {
