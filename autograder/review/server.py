@@ -61,7 +61,7 @@ def katex_dir() -> Path | None:
 class Guard:
     """ASGI middleware: token → cookie, Host and Origin checks, security headers."""
 
-    def __init__(self, app: Any, token: str, hosts: set[str]) -> None:
+    def __init__(self, app: Any, token: str, hosts: set[str] | None) -> None:
         self.app, self.token, self.hosts = app, token, hosts
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
@@ -71,7 +71,8 @@ class Guard:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         cookie = _cookie(headers.get("cookie", ""), COOKIE)
         given = (query.get("token") or [""])[0]
-        if headers.get("host", "") not in self.hosts:
+        host = headers.get("host", "")
+        if self.hosts is not None and host not in self.hosts:
             return await _deny(scope, receive, send, "unknown Host")
         if given and secrets.compare_digest(given, self.token):
             rest = {k: v for k, v in query.items() if k != "token"}
@@ -86,7 +87,7 @@ class Guard:
             )
         if scope["method"] not in ("GET", "HEAD"):
             origin = headers.get("origin", "")
-            if origin.split("://", 1)[-1] not in self.hosts:
+            if origin.split("://", 1)[-1] != host:
                 return await _deny(scope, receive, send, "cross-origin change refused")
             if not headers.get("content-type", "").startswith("application/json"):
                 return await _deny(scope, receive, send, "JSON only")
@@ -146,7 +147,9 @@ def _rubric_text_html(text: str) -> str:
     return render_markdown(text)
 
 
-def create_app(store: Store, token: str, hosts: set[str]) -> Any:
+def create_app(store: Store, token: str, hosts: set[str] | None) -> Any:
+    """The app behind its Guard. ``hosts``: the Host headers to accept (None: any, when the
+    server listens beyond loopback, where DNS rebinding is not the threat)."""
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     items = store.items
     has_pdf = (store.out / "pdf").is_dir()
@@ -407,13 +410,14 @@ def serve(out: Path, host: str = "127.0.0.1", port: int = 0) -> int:
         raise Refused(f"cannot listen on {host}:{port} ({exc.strerror}); try --port 0") from None
     port = sock.getsockname()[1]
     shown = f"[{host}]" if family == socket.AF_INET6 else host
-    hosts = {f"{shown}:{port}", f"127.0.0.1:{port}", f"localhost:{port}"}
+    loopback = host in ("127.0.0.1", "localhost", "::1")
+    hosts = {f"{shown}:{port}", f"127.0.0.1:{port}", f"localhost:{port}"} if loopback else None
     app = create_app(store, token, hosts)
     if katex_dir() is None:
         print("review: KaTeX not found (Debian package libjs-katex): math shows as TeX",
               file=sys.stderr)  # fmt: skip
     print(f"review: grading {out} at http://{shown}:{port}/?token={token}", flush=True)
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    if not loopback:
         print(f"review: WARNING: listening on {host}, reachable from other machines",
               file=sys.stderr)  # fmt: skip
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
