@@ -21,7 +21,6 @@ column) stops the change with the line named, and is never overwritten.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import math
@@ -180,24 +179,30 @@ class Store:
                         )
         known = {r["student"]: r["signature"] for r in self.q("SELECT * FROM students")}
         changed = 0
-        for student, (_, result) in results.items():
-            path = _resolve(result.source, self.out)
-            sig = _signature(path)
-            auto = result.auto_total(self.rubric)
-            if known.get(student) == sig:
-                with self.tx() as db:
-                    db.execute("UPDATE students SET auto=?, status=? WHERE student=?",
-                               (auto, result.status, student))  # fmt: skip
-                continue
-            answers = read_answers(path, list(self.items))
-            with self.tx() as db:
-                db.execute(
-                    "INSERT OR REPLACE INTO students VALUES (?,?,?,?,?)",
-                    (student, auto, result.status, str(path), sig),
+        todo = list(results.items())
+        for start in range(0, len(todo), 50):  # one transaction (one fsync) per 50 notebooks
+            read = []
+            for student, (_, result) in todo[start : start + 50]:
+                path = _resolve(result.source, self.out)
+                sig = _signature(path)
+                answers = (
+                    None if known.get(student) == sig else read_answers(path, list(self.items))
                 )
-                for item, ans in answers.items():
-                    self._put_answer(db, student, item, ans)
-            changed += 1
+                read.append((student, result, path, sig, answers))
+            with self.tx() as db:
+                for student, result, path, sig, answers in read:
+                    auto = result.auto_total(self.rubric)
+                    if answers is None:  # notebook unchanged: only the auto points may have
+                        db.execute("UPDATE students SET auto=?, status=? WHERE student=?",
+                                   (auto, result.status, student))  # fmt: skip
+                        continue
+                    db.execute(
+                        "INSERT OR REPLACE INTO students VALUES (?,?,?,?,?)",
+                        (student, auto, result.status, str(path), sig),
+                    )
+                    for item, ans in answers.items():
+                        self._put_answer(db, student, item, ans)
+                    changed += 1
         if changed:
             log(f"read the written answers of {changed} notebooks")
         self.reconcile_csv(log)
@@ -582,7 +587,3 @@ def read_feedback(
         }
         for student, items in found.items()
     }
-
-
-def digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
