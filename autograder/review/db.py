@@ -192,7 +192,7 @@ class Store:
             with self.tx() as db:
                 for student, result, path, sig, answers in read:
                     auto = result.auto_total(self.rubric)
-                    if answers is None:  # notebook unchanged: only the auto points may have
+                    if answers is None:  # same notebook: only its auto points may differ
                         db.execute("UPDATE students SET auto=?, status=? WHERE student=?",
                                    (auto, result.status, student))  # fmt: skip
                         continue
