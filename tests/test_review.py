@@ -316,6 +316,7 @@ def test_every_request_without_the_token_is_refused(client):
     for path in ("/", "/item/q2_gradient/ann", "/static/review.js", "/att/1/0", "/pdf/ann.pdf"):
         assert client.get(path).status_code == 403
     assert client.get("/?token=wrong").status_code == 403
+    assert client.get("/?token=%C3%A9").status_code == 403  # non-ASCII: refused, not a crash
     r = client.get("/item/q2_gradient/ann?token=s3cret")
     assert r.status_code == 303 and r.headers["location"] == "/item/q2_gradient/ann"
     cookie = r.headers["set-cookie"].lower()

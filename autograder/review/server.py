@@ -74,14 +74,14 @@ class Guard:
         host = headers.get("host", "")
         if self.hosts is not None and host not in self.hosts:
             return await _deny(scope, receive, send, "unknown Host")
-        if given and secrets.compare_digest(given, self.token):
+        if given and _same(given, self.token):
             rest = {k: v for k, v in query.items() if k != "token"}
             url = scope["path"] + ("?" + urlencode(rest, doseq=True) if rest else "")
             resp = RedirectResponse(url, status_code=303)
             resp.set_cookie(COOKIE, self.token, httponly=True, samesite="strict", path="/")
             _secure(resp)
             return await resp(scope, receive, send)
-        if not (cookie and secrets.compare_digest(cookie, self.token)):
+        if not (cookie and _same(cookie, self.token)):
             return await _deny(
                 scope, receive, send, "open the URL with the token that `review` printed"
             )
@@ -111,6 +111,11 @@ class Guard:
             await send(message)
 
         return await self.app(scope, receive, send_secured)
+
+
+def _same(given: str, token: str) -> bool:
+    """Constant-time comparison that also takes non-ASCII input (compare_digest on str won't)."""
+    return secrets.compare_digest(given.encode("utf-8", "replace"), token.encode())
 
 
 def _cookie(header: str, name: str) -> str:
