@@ -385,3 +385,17 @@ def test_the_next_make_grade_merges_rubric_items_and_comments(tmp_path):
         f"- {half['text']} (+0.25)",
         "Comment: ŷ and L are missing",
     ]
+
+
+def test_review_command_line_errors(tmp_path, out, capsys):
+    from autograder.cli import main
+
+    assert main(["review", str(tmp_path / "nowhere")]) == 2
+    assert "not a graded output folder" in capsys.readouterr().err
+    store = Store(out, RUBRIC)
+    store.load(log=lambda m: None)
+    store.close()
+    _edit_csv(out / "manual.csv", "ann", "q1_graph", "lots")
+    assert main(["review", str(out), "--export"]) == 2
+    err = capsys.readouterr().err
+    assert "line 2, q1_graph: 'lots'" in err and not (out / "grades.csv").exists()
