@@ -7,7 +7,7 @@ SUBMISSIONS ?= examples/submissions
 OUT ?= out
 GRADE_ARGS ?=
 
-.PHONY: all setup release grade test test-fast lint format clean nbgrader-course otter gradescope pdf docs bench bench-ci
+.PHONY: all setup release grade review test test-fast lint format clean nbgrader-course otter gradescope pdf docs bench bench-ci
 
 all: grade
 
@@ -21,6 +21,12 @@ release: setup
 
 grade: setup
 	$(PY) -m autograder grade $(SUBMISSIONS) --out $(OUT) $(GRADE_ARGS)
+
+# Grade the written answers in the browser: prints a URL with an access token.
+# make review [OUT=out] [REVIEW_ARGS="--port 8765 --host 127.0.0.1"]; --export merges without a server.
+REVIEW_ARGS ?=
+review: setup
+	$(PY) -m autograder review $(OUT) $(REVIEW_ARGS)
 
 test: setup
 	$(PY) -m pytest -n 2 --dist loadfile tests
@@ -42,10 +48,12 @@ docs: setup
 BENCH_ARGS ?=
 bench: setup
 	$(PY) bench/run_bench.py $(BENCH_ARGS)
+	$(PY) bench/review_bench.py
 
 # The small version CI runs so the script cannot rot (about 2 minutes).
 bench-ci: setup
 	$(PY) bench/run_bench.py --n 10 --otter-sample 3 --scale 10 --out out/bench-ci.json
+	$(PY) bench/review_bench.py --n 50 --pages 10 --out out/review-bench-ci.json
 
 # Integrations: an nbgrader course, an otter-assign master notebook, a Gradescope zip.
 DEST ?= out/nbgrader-course

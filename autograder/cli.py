@@ -61,6 +61,27 @@ def _grade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _review(args: argparse.Namespace) -> int:
+    from autograder.review.db import Refused
+
+    out = Path(args.out)
+    if not (out / ".state").is_dir():
+        raise UsageError(f"{out}: not a graded output folder (run `make grade OUT={out}` first)")
+    if not 0 <= args.port <= 65535:
+        raise UsageError("--port must be between 0 and 65535")
+    try:
+        if args.export:
+            from autograder.review.export import export
+
+            export(out, jobs=args.jobs)
+            return 0
+        from autograder.review.server import serve
+
+        return serve(out, host=args.host, port=args.port)
+    except Refused as exc:
+        raise UsageError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -108,6 +129,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="run student code without bubblewrap (reports say so)",
     )
     p.set_defaults(func=_grade)
+
+    p = sub.add_parser("review", help="grade the written answers of OUT in the browser")
+    p.add_argument("out", metavar="OUT", help="a folder `grade` wrote")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: any free)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument(
+        "--export",
+        action="store_true",
+        help="no server: merge the manual grades into grades.csv, results/, lms.csv and PDFs",
+    )
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="PDF jobs for --export")
+    p.set_defaults(func=_review)
     return parser
 
 

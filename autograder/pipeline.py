@@ -83,6 +83,8 @@ def _write_pdfs(
 
     def pdf_key(r: SubmissionResult) -> str:
         manual = json.dumps(r.manual, sort_keys=True)
+        if r.manual_notes:  # written-answer feedback from `review`: its text is in the PDF
+            manual += json.dumps(r.manual_notes, sort_keys=True)
         return hashlib.sha256(f"{keys[r.student]}|{manual}".encode()).hexdigest()
 
     def fresh(r: SubmissionResult) -> bool:
@@ -154,6 +156,9 @@ def grade(options: GradeOptions) -> list[SubmissionResult]:
     students = [s.student for s in subs]
     manual_path = options.out / "manual.csv"
     manual = read_manual(manual_path, rubric)
+    from autograder.review.db import read_feedback  # lazy: the web app's libraries
+
+    feedback = read_feedback(options.out, rubric, manual)  # rubric items and comments of `review`
     roster = read_roster(options.roster) if options.roster else None
     runtime = default_runtime()
     level = check_sandbox(runtime, unsafe=options.unsafe)
@@ -181,6 +186,7 @@ def grade(options: GradeOptions) -> list[SubmissionResult]:
         r.manual = manual.get(r.student, {})
         r.note = notes.get(r.student, r.note)
         r.isolation = r.isolation or level.value  # a kept row keeps the level it was graded at
+        r.manual_notes = feedback.get(r.student, {})
         write_atomic(options.out / "results" / f"{r.student}.json", dumps(results_json(r, rubric)))
         debug = [f"{t.name}\n{t.debug}" for t in r.tests if t.debug]
         head = [f"student: {r.student}", f"source: {path_text(r.source)}", f"status: {r.status}"]

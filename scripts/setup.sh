@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One-shot, idempotent set-up for a fresh Debian machine (run by `make`):
-#   1. Debian packages: bubblewrap (sandbox), TeX + pandoc (PDFs), poppler-utils (PDF checks).
+#   1. Debian packages: bubblewrap (sandbox), TeX + pandoc (PDFs), poppler-utils (PDF checks),
+#      libjs-katex (math in `review`), chromium (the browser tests of `review`).
 #   2. The project venv .venv with requirements.txt.
 #   3. The sandbox runtime: a separate, minimal venv (numpy + matplotlib only) built on
 #      Debian's /usr/bin/python3. As root it goes in /opt/hw2-autograder, a folder every uid
@@ -18,7 +19,7 @@ VENV=.venv
 if [[ $(id -u) == 0 ]]; then RUNTIME_BASE=/opt/hw2-autograder
 else RUNTIME_BASE=${XDG_DATA_HOME:-$HOME/.local/share}/hw2-autograder; fi
 RUNTIME=${HW2_SANDBOX_RUNTIME:-$RUNTIME_BASE/runtime-$(cat requirements-sandbox.txt | sha256sum | cut -c1-12)}
-APT_PACKAGES=(bubblewrap util-linux python3 python3-venv texlive-xetex texlive-fonts-recommended texlive-plain-generic pandoc poppler-utils)
+APT_PACKAGES=(bubblewrap util-linux python3 python3-venv texlive-xetex texlive-fonts-recommended texlive-plain-generic pandoc poppler-utils libjs-katex chromium)
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 # pip prints a warning for every index path this machine's pip.conf names but lacks;

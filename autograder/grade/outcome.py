@@ -34,6 +34,8 @@ class SubmissionResult:
     tests: list[TestOutcome] = field(default_factory=list)
     notebook_errors: list[str] = field(default_factory=list)
     manual: dict[str, float] = field(default_factory=dict)
+    # written item → {"rubric": [applied rubric item texts], "comment": str}, from `review`
+    manual_notes: dict[str, dict[str, Any]] = field(default_factory=dict)
     unsafe: bool = False
     seconds: float = 0.0
     note: str = ""  # about the row itself (a changed id, a row kept from an earlier run)

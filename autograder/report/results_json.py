@@ -58,6 +58,17 @@ def _auto_entries(result: SubmissionResult, rubric: Rubric) -> list[dict[str, An
     return entries
 
 
+def _manual_output(result: SubmissionResult, item_id: str) -> str:
+    """The points ("Graded by hand: 1.25"), then the applied rubric items and the comment
+    entered in `review` (autograder/review/db.py)."""
+    lines = [f"Graded by hand: {_fmt(result.manual[item_id])}"]
+    notes = result.manual_notes.get(item_id, {})
+    lines += [f"- {text}" for text in notes.get("rubric", [])]
+    if notes.get("comment"):
+        lines.append(f"Comment: {notes['comment']}")
+    return "\n".join(lines)
+
+
 def results_json(result: SubmissionResult, rubric: Rubric) -> dict[str, Any]:
     tests = _auto_entries(result, rubric)
     for it in rubric.manual:
@@ -67,7 +78,7 @@ def results_json(result: SubmissionResult, rubric: Rubric) -> dict[str, Any]:
             "max_score": it.points,
             "score": got if got is not None else 0.0,
             "status": "passed" if got == it.points else "failed",
-            "output": "Pending manual grading." if got is None else f"Graded by hand: {_fmt(got)}",
+            "output": "Pending manual grading." if got is None else _manual_output(result, it.id),
             "visibility": "after_published",
             "tags": [it.question, "manual", it.id],
         })  # fmt: skip

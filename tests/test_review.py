@@ -1,0 +1,401 @@
+"""`review`, without a browser: rendering and sanitising, the store, manual.csv, the guard,
+and the export into grades.csv / results.json. tests/test_review_browser.py drives the pages."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+
+import pytest
+
+from autograder.review.db import NO_ANSWER, Refused, Stale, Store, read_feedback
+from autograder.review.render import Answer, model_answers, normalise, render_markdown
+from autograder.rubric import load_rubric
+from bench.review_class import PNG, make_out, png_attachment
+
+RUBRIC = load_rubric()
+
+
+# -- rendering -------------------------------------------------------------------------------
+def test_markdown_renders_math_tables_and_attachments():
+    html = render_markdown(
+        "Then $a<b$ and\n\n$$\\frac{\\partial L}{\\partial W_1}$$\n\n| x | y |\n|---|---|\n"
+        "| 1 | 2 |\n\n![photo](attachment:p.png)",
+        {"p.png": "/att/3/0"},
+    )
+    assert '<span class="math inline">a&lt;b</span>' in html
+    assert '<div class="math block">' in html and "\\frac{\\partial L}" in html
+    assert "<table>" in html and "<td>2</td>" in html
+    assert '<img src="/att/3/0" alt="photo">' in html
+
+
+@pytest.mark.parametrize(
+    "hostile, banned",
+    [
+        ("<script>window.pwned=1</script>", ["<script", "pwned"]),
+        ('<img src=x onerror="window.pwned=1">', ["onerror", "src="]),
+        ('<a href="javascript:window.pwned=1">x</a>', ["javascript"]),
+        ("[x](javascript:alert(1))", ["href", "<a"]),
+        ('<iframe src="http://evil.invalid/"></iframe>', ["iframe", "evil"]),
+        ('<object data="http://evil.invalid/x"></object>', ["object", "evil"]),
+        ('<svg onload="window.pwned=1"><script>window.pwned=1</script></svg>', ["svg", "pwned"]),
+        ("<style>@import url(http://evil.invalid/a.css)</style>", ["style", "evil"]),
+        ('<p style="background:url(http://evil.invalid/b.png)">x</p>', ["style", "evil"]),
+        ('<link rel="stylesheet" href="http://evil.invalid/c.css">', ["link", "evil"]),
+        ("![x](http://evil.invalid/d.png)", ["evil", "src="]),
+        ('<img src="data:image/svg+xml;base64,PHN2Zz4=">', ["data:", "src="]),
+        ('<meta http-equiv="refresh" content="0;url=http://evil.invalid">', ["meta", "evil"]),
+        ('<base href="http://evil.invalid/">', ["base", "evil"]),
+        ('<form action="/api/grade" method="post"><button>go</button></form>', ["form", "api"]),
+        ('<span class="math inline x" id="state">a</span>', ['"x"', "id="]),
+    ],
+)
+def test_sanitiser_removes_every_active_or_remote_part(hostile, banned):
+    html = render_markdown(f"Answer: {hostile} end").lower()
+    for word in banned:
+        assert word not in html, (word, html)
+    assert "answer:" in html and "end" in html  # the text around it survives
+
+
+def test_enormous_answer_is_cut_with_a_note():
+    html = render_markdown("$x$ " * 200_000)
+    assert "answer cut for display" in html and len(html) < 2_000_000
+
+
+def test_whitespace_and_latex_spacing_do_not_split_a_group():
+    a = Answer("$\\nabla L(w) = (a w_1,\\, b w_2)$\n\nso  $w^* = (0,0)$")
+    b = Answer("$\\nabla L(w)=(a w_1, b w_2)$ so $w^*=(0, 0)$ ")
+    c = Answer("$\\nabla L(w)=(a w_1, b w_2)$ so $w^*=(1, 0)$")
+    assert normalise(a.source) == normalise(b.source)
+    assert a.group_key() == b.group_key() != c.group_key()
+    assert Answer("  YOUR ANSWER HERE \n").group_key() == Answer("").group_key() == "unanswered"
+
+
+def test_same_text_with_different_photos_is_not_one_group():
+    from autograder.review.render import Attachment
+
+    one = Answer("see photo", [Attachment("p.png", "image/png", PNG, len(PNG))])
+    two = Answer("see photo", [Attachment("p.png", "image/png", PNG + b"x", len(PNG) + 1)])
+    assert one.group_key() != two.group_key()
+    assert not Answer("", [Attachment("p.png", "image/png", PNG, len(PNG))]).unanswered
+
+
+def test_answers_are_found_by_grade_id_with_the_drawn_graph(tmp_path):
+    from autograder.review.render import read_answers
+    from bench.review_class import notebook
+
+    nb = notebook({"q1_graph": ("see ![g](attachment:g.png)", {"g.png": png_attachment()})})
+    graph = next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id")
+                 == "fig_graph")  # fmt: skip
+    graph["outputs"] = [{"output_type": "display_data", "metadata": {},
+                         "data": png_attachment()}]  # fmt: skip
+    for cell in nb["cells"]:  # a tool that drops metadata: the cell order still finds them
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == "q2_slow":
+            cell["metadata"] = {}
+            cell["source"] = "slow when a/b is large"
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps(nb))
+    found = read_answers(path, ["q1_graph", "q2_slow", "q1_forward"])
+    assert found["q1_graph"].figure == PNG and found["q1_graph"].attachments[0].data == PNG
+    assert found["q2_slow"].source == "slow when a/b is large"
+    assert found["q1_forward"].unanswered
+    path.write_text("{not json")
+    assert "not readable" in read_answers(path, ["q1_graph"])["q1_graph"].problem
+
+
+def test_rubric_items_are_seeded_from_the_instructor_notebook():
+    models = model_answers()
+    assert set(models) >= {i.id for i in RUBRIC.manual}
+    backward = models["q1_backward"].rubric_items
+    assert (0.25, "$\\partial L/\\partial \\hat y = 2(\\hat y - y)$.") in backward
+    assert backward[-1] == (-0.25, "Shapes missing throughout")
+    assert "Model answer" in models["q1_backward"].answer_md
+    assert "Rubric" not in models["q1_backward"].answer_md
+
+
+# -- the store -------------------------------------------------------------------------------
+SAME = "$\\nabla L(w) = (a w_1, b w_2)$, $w^* = (0, 0)$"
+
+
+@pytest.fixture
+def out(tmp_path):
+    return make_out(
+        tmp_path / "out",
+        {
+            "ann": {"q2_gradient": SAME, "q1_backward": "mine"},
+            "bob": {"q2_gradient": SAME.replace(" = ", "=")},
+            "cy": {"q2_gradient": "$\\nabla L = (a, b)$"},
+            "dee": {"q1_graph": ("photo", {"p.png": png_attachment()})},
+        },
+    )
+
+
+@pytest.fixture
+def store(out):
+    s = Store(out, RUBRIC)
+    s.load(log=lambda m: None)
+    yield s
+    s.close()
+
+
+def _items(store, item):
+    return {r["text"]: r for r in store.rubric_items(item)}
+
+
+def test_grading_applies_rubric_items_and_clamps_to_the_item(store, out):
+    items = _items(store, "q2_gradient")
+    ids = [r["id"] for r in items.values()]
+    assert [r["points"] for r in items.values()] == [0.25, 0.25]
+    store.set_grade("q2_gradient", {"cy": 0}, ids[:1], "half")
+    assert store.grade("cy", "q2_gradient").score == 0.25
+    extra = store.save_rubric_item("q2_gradient", None, 0.5, "bonus: a clear picture", None)
+    store.set_grade("q2_gradient", {"cy": 1}, [*ids, extra], "")
+    assert store.grade("cy", "q2_gradient").score == 0.5  # 1.0 clamped to the item's 0.5
+    minus = store.save_rubric_item("q2_gradient", None, -0.5, "wrong sign", None)
+    store.set_grade("q2_gradient", {"cy": 2}, [minus], "")
+    assert store.grade("cy", "q2_gradient").score == 0  # never below 0
+    rows = {r["student"]: r for r in csv.DictReader(open(out / "manual.csv"))}
+    assert rows["cy"]["q2_gradient"] == "0" and rows["ann"]["q2_gradient"] == ""
+
+
+def test_editing_a_rubric_item_rescores_everyone_it_is_applied_to(store, out):
+    rid = next(iter(_items(store, "q2_gradient").values()))["id"]
+    for s in ("ann", "cy"):
+        store.set_grade("q2_gradient", {s: 0}, [rid], "")
+    store.set_grade("q2_gradient", {"bob": 0}, [], "nothing right")
+    store.save_rubric_item("q2_gradient", rid, 0.125, "the gradient, half right", 1)
+    assert store.scores()["ann"]["q2_gradient"] == 0.125
+    assert store.scores()["cy"]["q2_gradient"] == 0.125
+    assert store.scores()["bob"]["q2_gradient"] == 0
+    rows = {r["student"]: r for r in csv.DictReader(open(out / "manual.csv"))}
+    assert rows["ann"]["q2_gradient"] == rows["cy"]["q2_gradient"] == "0.125"
+    with pytest.raises(Stale):  # a second TA's edit from the old view
+        store.save_rubric_item("q2_gradient", rid, 0.25, "the gradient", 1)
+    store.delete_rubric_item("q2_gradient", rid, 2)
+    assert store.scores()["ann"]["q2_gradient"] == 0
+
+
+def test_group_grading_split_and_no_answer(store):
+    grp = store.answer("ann", "q2_gradient")["grp"]
+    assert store.group_members("q2_gradient", grp) == ["ann", "bob"]
+    store.split("q2_gradient", "bob")
+    grp_bob = store.answer("bob", "q2_gradient")["grp"]
+    assert store.group_members("q2_gradient", grp) == ["ann"] and grp_bob != grp
+    unanswered = store.group_versions("q1_backward", "unanswered")
+    assert sorted(unanswered) == ["bob", "cy", "dee"]
+    store.set_grade("q1_backward", unanswered, [], NO_ANSWER)
+    for s in unanswered:
+        g = store.grade(s, "q1_backward")
+        assert (g.score, g.comment) == (0, NO_ANSWER)
+    assert store.grade("ann", "q1_backward").score is None
+
+
+def test_a_save_from_a_stale_view_is_refused_and_changes_nothing(store):
+    rid = next(iter(_items(store, "q2_gradient").values()))["id"]
+    store.set_grade("q2_gradient", {"ann": 0, "bob": 0}, [rid], "first TA")
+    with pytest.raises(Stale):
+        store.set_grade("q2_gradient", {"ann": 1, "bob": 0}, [], "second TA, stale on bob")
+    for s in ("ann", "bob"):
+        g = store.grade(s, "q2_gradient")
+        assert (g.applied, g.comment, g.version) == ([rid], "first TA", 1)
+
+
+def test_committed_grades_survive_a_new_connection(store, out):
+    rid = next(iter(_items(store, "q2_gradient").values()))["id"]
+    store.set_grade("q2_gradient", {"cy": 0}, [rid], "kept")
+    db = sqlite3.connect(out / "review.sqlite")  # another process's view of the file
+    assert db.execute("SELECT comment FROM grades WHERE student='cy' AND item='q2_gradient'")
+    assert db.execute("SELECT comment FROM grades WHERE student='cy' AND "
+                      "item='q2_gradient'").fetchone() == ("kept",)  # fmt: skip
+
+
+# -- manual.csv edited by hand ---------------------------------------------------------------
+def _edit_csv(path, student, item, value):
+    rows = list(csv.DictReader(open(path)))
+    for r in rows:
+        if r["student"] == student:
+            r[item] = value
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+
+
+def test_a_hand_edit_of_manual_csv_is_imported_not_overwritten(store, out):
+    rid = next(iter(_items(store, "q2_gradient").values()))["id"]
+    store.set_grade("q2_gradient", {"ann": 0}, [rid], "")
+    _edit_csv(out / "manual.csv", "ann", "q2_gradient", "0.5")
+    _edit_csv(out / "manual.csv", "cy", "q1_graph", "0.25")
+    # The next change in the page first imports the hand edits, then exports.
+    store.set_grade("q2_gradient", {"bob": 0}, [rid], "")
+    scores = store.scores()
+    assert scores["ann"]["q2_gradient"] == 0.5 and scores["cy"]["q1_graph"] == 0.25
+    assert store.grade("ann", "q2_gradient").override == 0.5
+    rows = {r["student"]: r for r in csv.DictReader(open(out / "manual.csv"))}
+    assert rows["ann"]["q2_gradient"] == "0.5" and rows["cy"]["q1_graph"] == "0.25"
+    assert rows["bob"]["q2_gradient"] == "0.25"
+    # A stale page for ann (version before the import) cannot overwrite the hand edit.
+    with pytest.raises(Stale):
+        store.set_grade("q2_gradient", {"ann": 1}, [], "")
+
+
+def test_a_bad_hand_edit_is_refused_with_its_line_and_the_file_kept(store, out):
+    _edit_csv(out / "manual.csv", "bob", "q2_gradient", "7")
+    before = (out / "manual.csv").read_text()
+    with pytest.raises(Refused, match=r"line 3, q2_gradient: '7'"):
+        store.set_grade("q2_gradient", {"ann": 0}, [], "")
+    assert (out / "manual.csv").read_text() == before
+    assert store.grade("ann", "q2_gradient").graded is False
+
+
+def test_grades_typed_into_manual_csv_before_review_are_imported(out):
+    s = Store(out, RUBRIC)
+    s.load(log=lambda m: None)  # writes manual.csv
+    s.close()
+    (out / "review.sqlite").unlink()
+    for suffix in ("-wal", "-shm"):
+        (out / f"review.sqlite{suffix}").unlink(missing_ok=True)
+    _edit_csv(out / "manual.csv", "dee", "q1_graph", "0.5")
+    s = Store(out, RUBRIC)
+    s.load(log=lambda m: None)
+    assert s.scores()["dee"] == {"q1_graph": 0.5}
+    s.close()
+
+
+# -- export ----------------------------------------------------------------------------------
+def test_export_merges_points_rubric_texts_and_comments(store, out):
+    from autograder.review.export import export
+
+    items = list(_items(store, "q2_gradient").values())
+    store.set_grade("q2_gradient", {"ann": 0, "bob": 0}, [items[0]["id"]], "check $w^*$")
+    store.close()
+    assert read_feedback(out, RUBRIC, {"ann": {"q2_gradient": 0.25}})["ann"]["q2_gradient"] == {
+        "rubric": ["the gradient. (+0.25)"],
+        "comment": "check $w^*$",
+    }
+    assert read_feedback(out, RUBRIC, {"ann": {"q2_gradient": 0.5}})["ann"] == {}  # CSV differs
+    from autograder.report.lms import lms_csv
+
+    (out / "lms.csv").write_text(lms_csv([], RUBRIC, {"ann": {"lms_id": "7", "name": "Ann"}}))
+    store = Store(out, RUBRIC)
+    for it in RUBRIC.manual:
+        if it.question == "Q2" and it.id != "q2_gradient":
+            ids = [r["id"] for r in store.rubric_items(it.id)]
+            store.set_grade(it.id, {"ann": 0}, ids, "")
+    store.close()
+    export(out, jobs=1)
+    lms = {r["student"]: r for r in csv.DictReader(open(out / "lms.csv"))}
+    assert (lms["ann"]["lms_id"], lms["ann"]["Q1"], lms["ann"]["Q2"]) == ("7", "", "2.75")
+    assert "not in the roster" in lms["bob"]["note"]
+    grades = {r["student"]: r for r in csv.DictReader(open(out / "grades.csv"))}
+    assert grades["ann"]["q2_gradient"] == "0.25" and grades["ann"]["manual_total"] == "2.75"
+    assert grades["cy"]["q2_gradient"] == "" and grades["cy"]["manual_total"] == ""
+    assert float(grades["ann"]["total"]) == float(grades["ann"]["auto_total"]) + 2.75
+    res = json.loads((out / "results" / "ann.json").read_text())
+    test = next(t for t in res["tests"] if "q2_gradient" in t["tags"])
+    assert test["score"] == 0.25
+    assert test["output"].splitlines() == [
+        "Graded by hand: 0.25",
+        "- the gradient. (+0.25)",
+        "Comment: check $w^*$",
+    ]
+
+
+# -- the guard (token, host, origin, headers) ------------------------------------------------
+@pytest.fixture
+def client(store):
+    from starlette.testclient import TestClient
+
+    from autograder.review.server import create_app
+
+    return TestClient(create_app(store, "s3cret", {"testserver"}), follow_redirects=False)
+
+
+def test_every_request_without_the_token_is_refused(client):
+    for path in ("/", "/item/q2_gradient/ann", "/static/review.js", "/att/1/0", "/pdf/ann.pdf"):
+        assert client.get(path).status_code == 403
+    assert client.get("/?token=wrong").status_code == 403
+    assert client.get("/?token=%C3%A9").status_code == 403  # non-ASCII: refused, not a crash
+    r = client.get("/item/q2_gradient/ann?token=s3cret")
+    assert r.status_code == 303 and r.headers["location"] == "/item/q2_gradient/ann"
+    cookie = r.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+    page = client.get("/item/q2_gradient/ann")
+    assert page.status_code == 200 and "s3cret" not in page.text
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "default-src 'none'" in csp and "unsafe" not in csp
+
+
+def test_foreign_host_and_cross_origin_changes_are_refused(client):
+    client.get("/?token=s3cret")
+    assert client.get("/", headers={"host": "evil.example"}).status_code == 403
+    body = {"item": "q2_gradient", "versions": {"cy": 0}, "applied": [], "comment": ""}
+    hostile = client.post("/api/grade", json=body, headers={"origin": "http://evil.example"})
+    assert hostile.status_code == 403
+    form = client.post("/api/grade", data={"x": "1"}, headers={"origin": "http://testserver"})
+    assert form.status_code == 403
+    ok = client.post("/api/grade", json=body, headers={"origin": "http://testserver"})
+    assert ok.status_code == 200
+    again = client.post("/api/grade", json=body, headers={"origin": "http://testserver"})
+    assert again.status_code == 409 and again.json()["stale"]
+
+
+def test_attachments_are_served_as_inert_images(client, store):
+    client.get("/?token=s3cret")
+    aid = store.answer("dee", "q1_graph")["id"]
+    r = client.get(f"/att/{aid}/0")
+    assert r.status_code == 200 and r.content == PNG
+    assert r.headers["content-type"] == "image/png"
+    assert r.headers["content-security-policy"] == "default-src 'none'; sandbox"
+    assert r.headers["x-content-type-options"] == "nosniff"
+    page = client.get("/item/q1_graph/dee").text
+    assert f'src="/att/{aid}/0"' in page
+
+
+@pytest.mark.slow
+def test_the_next_make_grade_merges_rubric_items_and_comments(tmp_path):
+    """A real `grade` run, a grade given in the review store, then `grade` again (resumed)."""
+    import subprocess
+    import sys
+
+    from bench.review_class import notebook
+    from tests.conftest import REPO
+
+    nb = tmp_path / "ann.ipynb"
+    nb.write_text(json.dumps(notebook({"q1_forward": "$Z = W_1 x$, $u = \\sigma(Z)$"})))
+    out = tmp_path / "out"
+    run = [sys.executable, "-m", "autograder", "grade", str(nb), "--out", str(out), "--no-pdf",
+           "--jobs", "1"]  # fmt: skip
+    first = subprocess.run(run, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stderr
+    store = Store(out, RUBRIC)
+    store.load(log=lambda m: None)
+    half = next(r for r in store.rubric_items("q1_forward") if r["points"] == 0.25)
+    store.set_grade("q1_forward", {"ann": 0}, [half["id"]], "ŷ and L are missing")
+    store.close()
+    second = subprocess.run(run, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert second.returncode == 0, second.stderr
+    grades = next(csv.DictReader(open(out / "grades.csv")))
+    assert grades["q1_forward"] == "0.25" and grades["manual_total"] == "0.25"
+    res = json.loads((out / "results" / "ann.json").read_text())
+    test = next(t for t in res["tests"] if "q1_forward" in t["tags"])
+    assert test["output"].splitlines() == [
+        "Graded by hand: 0.25",
+        f"- {half['text']} (+0.25)",
+        "Comment: ŷ and L are missing",
+    ]
+
+
+def test_review_command_line_errors(tmp_path, out, capsys):
+    from autograder.cli import main
+
+    assert main(["review", str(tmp_path / "nowhere")]) == 2
+    assert "not a graded output folder" in capsys.readouterr().err
+    store = Store(out, RUBRIC)
+    store.load(log=lambda m: None)
+    store.close()
+    _edit_csv(out / "manual.csv", "ann", "q1_graph", "lots")
+    assert main(["review", str(out), "--export"]) == 2
+    err = capsys.readouterr().err
+    assert "line 2, q1_graph: 'lots'" in err and not (out / "grades.csv").exists()
