@@ -234,7 +234,7 @@ def _typeset(reply: dict, blob: bytes, lane: Lane, fmt: Path) -> LatexRun:
 
 
 def _describe(reply: dict, level: int) -> str:
-    parts = [f"{label} shown as source: {why}" for _n, label, why in reply.get("degraded", [])]
+    parts = [f"{label}: {why}" for _n, label, why in reply.get("degraded", [])]
     if level:
         parts.insert(0, LEVELS[level])
     return "; ".join(parts)[:2000]
@@ -282,6 +282,7 @@ def _render(
                 break
             if not reply.get("ok"):
                 failure = str(reply.get("reason", "the PDF worker failed"))[:300]
+                raw = None  # the notebook itself is unreadable: the PDF is the score page
                 break
             run = _typeset(reply, blob, lane, fmt)
             if run.pdf is not None:

@@ -516,7 +516,7 @@ def build(req: dict, raw: bytes) -> dict:
             src = cell["source"]
             if len(src) > MAX_MARKDOWN_CHARS:
                 src = src[:MAX_MARKDOWN_CHARS]
-                notes.setdefault(n, "cut: longer than the PDF shows")
+                notes.setdefault(n, f"cut to its first {MAX_MARKDOWN_CHARS:,} characters")
             cell["source"] = src
             if cell["kind"] == "raw":
                 verbatim.setdefault(n, "a raw cell")
@@ -542,6 +542,8 @@ def build(req: dict, raw: bytes) -> dict:
     todo: list[tuple[str, dict]] = []
     where: list[tuple[dict, object]] = []
     for cell in cells:
+        if "latex" in cell:
+            continue
         if cell["kind"] == "note" or (cell["kind"] == "markdown" and cell["n"] not in verbatim):
             todo.append((cell["source"], cell.get("attachments", {})))
             where.append((cell, None))
@@ -563,8 +565,32 @@ def build(req: dict, raw: bytes) -> dict:
             why = verbatim[cell["n"]]
             cell["latex"] = source_box(cell["source"], f"Shown as source: {why}")
             if not why.startswith(("a raw", "the notebook")):
-                notes[cell["n"]] = why
-    return {"cells": cells, "images": images, "notes": notes}
+                notes[cell["n"]] = f"shown as source ({why})"
+    degraded = degraded_cells(cells, notes, plain, req.get("labels", {}))
+    if degraded:  # page 1 says which cells are not shown as the student wrote them
+        items = "".join(f"\\item {latex_escape(f'{label}: {why}')}\n" for _, label, why in degraded)
+        box = ("\\begin{hwsource}{Not typeset as written}\n"
+               f"\\begin{{itemize}}\n{items}\\end{{itemize}}\n\\end{{hwsource}}\n")  # fmt: skip
+        cells.insert(len(head), {"n": -1, "kind": "note", "source": "", "latex": box})
+    return {"cells": cells, "images": images, "degraded": degraded}
+
+
+def degraded_cells(
+    cells: list[dict], notes: dict[int, str], plain: dict[int, int], labels: dict
+) -> list[list]:
+    """[cell number, label, what happened] for every student cell not shown as written."""
+    out = []
+    for cell in cells:
+        n = cell["n"]
+        if n < 0:
+            continue
+        label = labels.get(cell.get("grade_id")) if isinstance(labels, dict) else None
+        if cell["kind"] == "code" and plain.get(n):
+            what = "outputs shown as plain text" if plain[n] == 1 else "outputs left out"
+            out.append([n, f"outputs of code cell {n + 1}", f"{what} (LaTeX error)"])
+        elif n in notes:
+            out.append([n, str(label or f"{cell['kind']} cell {n + 1}"), notes[n]])
+    return out
 
 
 # -- nbconvert -------------------------------------------------------------------------------
@@ -668,7 +694,7 @@ def render(req: dict, raw: bytes) -> tuple[dict, bytes]:
         "nonce": nonce,
         "cells": [[n, kinds[n], gids[n]] for n in sorted(kinds)],
         "images": [[name, len(data)] for name, data in files.items()],
-        "notes": [[n, why] for n, why in sorted(built["notes"].items())],
+        "degraded": built["degraded"],
     }
     return header, blob
 
