@@ -39,7 +39,8 @@ MAX_TEXT_LINES = 200  # per output
 MAX_TEXT_CHARS = 20_000  # per output
 MAX_OUTPUT_CHARS = 200_000  # all text outputs of the notebook together
 MAX_OUTPUTS = 400  # outputs of the notebook together
-WRAP = 100  # a longer line is wrapped: Verbatim does not break a line without spaces
+WRAP = 72  # a longer line is wrapped: Verbatim cannot break a word, and 72 monospace
+# characters (DejaVu Sans Mono at 0.9 × 11 pt) fit the text width inside a frame
 MAX_TRACEBACK_LINES = 40
 MAX_MARKDOWN_CHARS = 20_000
 MAX_IMAGE_BYTES = 16 << 20  # base64 length of one image (a phone photo is 3–8 MB)
@@ -571,7 +572,7 @@ def build(req: dict, raw: bytes) -> dict:
         items = "".join(f"\\item {latex_escape(f'{label}: {why}')}\n" for _, label, why in degraded)
         box = ("\\begin{hwsource}{Not typeset as written}\n"
                f"\\begin{{itemize}}\n{items}\\end{{itemize}}\n\\end{{hwsource}}\n")  # fmt: skip
-        cells.insert(len(head), {"n": -1, "kind": "note", "source": "", "latex": box})
+        cells.insert(0, {"n": -1, "kind": "note", "source": "", "latex": box})
     return {"cells": cells, "images": images, "degraded": degraded}
 
 
