@@ -20,49 +20,38 @@ CLI: ``python -m autograder.report.pdf NOTEBOOK DEST.pdf`` (a student export) an
 
 from __future__ import annotations
 
-import copy
-import multiprocessing as mp
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
-from functools import cache
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
-
-import nbformat
 
 from autograder.grade.outcome import SubmissionResult
 from autograder.report.files import write_atomic
+from autograder.report.pdf_sandbox import (
+    Lane,
+    LatexRun,
+    WorkerFailed,
+    format_dir,
+    new_workdir,
+    run_xelatex,
+)
 from autograder.rubric import Rubric
 
-LATEX_DIR = Path(__file__).resolve().parent / "latex"
 TOOLS = (  # (program, Debian package), in the order they are needed
     ("pandoc", "pandoc"),
     ("xelatex", "texlive-xetex"),
+    ("rsvg-convert", "librsvg2-bin"),
     ("bwrap", "bubblewrap"),
     ("setpriv", "util-linux"),
     ("prlimit", "util-linux"),
 )
 FONTS = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "fonts-dejavu-core")
-
-# Bounds that keep a PDF readable whatever the notebook holds.
-MAX_CELLS = 400
-MAX_SOURCE_LINES = 300
-MAX_TEXT_LINES = 200  # per output
-MAX_TEXT_CHARS = 20_000  # per output
-WRAP = 100  # an output line longer than this is wrapped: Verbatim does not break lines
-MAX_TRACEBACK_LINES = 40
-MAX_MARKDOWN_CHARS = 20_000
-MAX_IMAGE_BYTES = 2 << 20  # base64 length, about 1.5 MB of image
-MAX_IMAGES = 40
-KEEP_MIMES = ("application/pdf", "image/png", "image/jpeg", "text/latex", "text/markdown",
-              "text/plain")  # fmt: skip
-NOTE = "hw2_grader"  # metadata key of inserted cells: never escaped, never dropped
-
 LEVELS = ("", "markdown rendered verbatim", "markdown rendered verbatim, outputs dropped")
 
 
@@ -116,11 +105,7 @@ def _pts(x: float) -> str:
     return f"{x:g}"
 
 
-# -- inserted cells ---------------------------------------------------------------------------
-def _cell(source: str) -> nbformat.NotebookNode:
-    return nbformat.v4.new_markdown_cell(source, metadata={NOTE: True})
-
-
+# -- inserted cells (markdown; the worker places them) ----------------------------------------
 def score_page(result: SubmissionResult, rubric: Rubric, note: str = "") -> str:
     """The score page as markdown: a table per question, the total, any grading failure."""
     auto = result.auto_scores(rubric)
@@ -191,270 +176,278 @@ def feedback_cell(result: SubmissionResult, rubric: Rubric, item_id: str) -> str
     return head + "\n\n" + "\n".join(rows)
 
 
-def _defines(cell: dict, fn: str) -> bool:
-    src = cell.get("source", "")
-    return cell.get("cell_type") == "code" and bool(
-        re.search(rf"^\s*def\s+{re.escape(fn)}\s*\(", src, re.M)
-    )
+# -- rendering: the worker makes the .tex, xelatex typesets it, both sandboxed ---------------
+PDF_DEADLINE = 60.0  # wall-clock seconds for one PDF's notebook; then the score page alone
+FALLBACK_DEADLINE = 30.0  # for the score page alone
+MAX_ROUNDS = 3  # typeset, show the failing cells as source, typeset again
+_SAFE_IMAGE = re.compile(r"^img[0-9]{1,3}\.(png|jpg)$")
 
 
-def add_grading(nb, result: SubmissionResult, rubric: Rubric, note: str = ""):
-    """Insert the score page first and each function's feedback after the cell defining it."""
-    unplaced = []
-    for it in reversed(rubric.auto):  # reversed: inserting keeps earlier indices valid
-        at = next((k for k, c in enumerate(nb.cells) if _defines(c, it.id)), None)
-        text = feedback_cell(result, rubric, it.id)
-        if at is None:
-            unplaced.insert(0, text)
-        else:
-            nb.cells.insert(at + 1, _cell(text))
-    head = [_cell(score_page(result, rubric, note))]
-    if unplaced:
-        head.append(_cell("## Feedback for functions not found in the notebook\n\n"
-                          + "\n\n".join(unplaced)))  # fmt: skip
-    nb.cells[:0] = head
-    return nb
+def _read_bytes(path: Path) -> tuple[bytes | None, str]:
+    """The notebook's bytes, or None and why, read as grading reads them
+    (autograder.submissions.read_notebook_bytes: no link, FIFO or device, size first)."""
+    from autograder.submissions import UnreadableNotebook, read_notebook_bytes
+
+    try:
+        return read_notebook_bytes(path), ""
+    except UnreadableNotebook as exc:
+        return None, str(exc)
 
 
-# -- bounding and safer renderings ------------------------------------------------------------
-def _join(src) -> str:
-    return "".join(src) if isinstance(src, list) else str(src or "")
+def _cells_at(tex: str, nonce: str, lines: list[int]) -> set[int]:
+    """The cells (by number; -1 for the grader's own) where LaTeX reported errors.
 
-
-def _bound_text(text: str, what: str = "output") -> str:
-    text = _CONTROL.sub("\ufffd", text)
-    lines = text.splitlines()
-    size, n = len(text), len(lines)
-    wrapped: list[str] = []
+    LaTeX notices an error at or after its cause, never before: a line belongs to
+    the last cell that began above it. Lines before any cell give -1.
+    """
+    starts: list[tuple[int, int]] = []
+    marker = re.compile(rf"^%HW2CELL-{re.escape(nonce)}-(-?[0-9]+)$")
+    for k, line in enumerate(tex.splitlines(), start=1):
+        m = marker.match(line)
+        if m:
+            starts.append((k, int(m.group(1))))
+    found = set()
     for line in lines:
-        wrapped += [line[i : i + WRAP] for i in range(0, max(len(line), 1), WRAP)]
-        if len(wrapped) > MAX_TEXT_LINES or sum(map(len, wrapped)) > MAX_TEXT_CHARS:
-            break
-    if len(wrapped) <= MAX_TEXT_LINES and sum(map(len, wrapped)) <= MAX_TEXT_CHARS:
-        return "\n".join(wrapped) + ("\n" if text.endswith("\n") else "")
-    kept = wrapped[:MAX_TEXT_LINES]
-    while sum(map(len, kept)) > MAX_TEXT_CHARS:
-        kept.pop()
-    return "\n".join(kept) + (
-        f"\n[... {what} truncated: {n:,} lines, {size:,} characters in all; "
-        f"the PDF shows the first {len(kept)} lines]\n"
-    )
+        before = [n for k, n in starts if k <= line]
+        found.add(before[-1] if before else -1)
+    return found
 
 
-def _bound_output(out, images: list[int]) -> None:
-    kind = out.get("output_type")
-    if kind == "stream":
-        out["text"] = _bound_text(_join(out.get("text")))
-    elif kind == "error":
-        tb = [_join(x) for x in out.get("traceback") or []][-MAX_TRACEBACK_LINES:]
-        out["traceback"] = [_bound_text("\n".join(tb), "traceback")]
-        out["ename"] = _bound_text(str(out.get("ename", "")))[:200]
-        out["evalue"] = _bound_text(str(out.get("evalue", "")))[:2000]
-    elif kind in ("display_data", "execute_result"):
-        data = out.get("data") or {}
-        for mime in list(data):
-            if mime not in KEEP_MIMES:
-                del data[mime]  # html, svg (needs inkscape), widgets: not for LaTeX
-            elif mime.startswith(("image/", "application/")):
-                if len(_join(data[mime])) > MAX_IMAGE_BYTES or images[0] >= MAX_IMAGES:
-                    del data[mime]
-                    data.setdefault("text/plain", "[image omitted from the PDF: too large]")
-                else:
-                    images[0] += 1
-            else:
-                data[mime] = _bound_text(_join(data[mime]))
-        out["data"] = data
-        out["metadata"] = {}  # student-set widths/heights go into LaTeX options
-
-
-def bound(nb):
-    """Cap cells, sources and outputs so any notebook gives a readable, bounded PDF."""
-    images = [0]
-    if len(nb.cells) > MAX_CELLS:
-        dropped = len(nb.cells) - MAX_CELLS
-        nb.cells = nb.cells[:MAX_CELLS]
-        nb.cells.append(_cell(f"**\\[{dropped} more cells omitted from the PDF\\]**"))
-    for cell in nb.cells:
-        src = _CONTROL.sub("\ufffd", _join(cell.get("source")))
-        if cell.get("cell_type") == "code":
-            lines = src.splitlines()
-            if len(lines) > MAX_SOURCE_LINES:
-                src = "\n".join(lines[:MAX_SOURCE_LINES])
-                src += f"\n# [... {len(lines) - MAX_SOURCE_LINES} more lines omitted from the PDF]"
-            for out in cell.get("outputs", []):
-                _bound_output(out, images)
-        elif len(src) > MAX_MARKDOWN_CHARS:
-            src = src[:MAX_MARKDOWN_CHARS] + "\n\n**\\[... cell truncated in the PDF\\]**"
-        cell["source"] = src
-        cell.pop("attachments", None)  # student-named files: never written to the work dir
-    return nb
-
-
-def safer(nb, level: int):
-    """Rendering ``level`` of LEVELS: 1 renders student markdown verbatim, 2 drops outputs too."""
-    for k, cell in enumerate(nb.cells):
-        if level >= 1 and cell.get("cell_type") in ("markdown", "raw"):
-            if not cell.get("metadata", {}).get(NOTE):
-                nb.cells[k] = nbformat.v4.new_markdown_cell(md_verbatim(cell["source"]))
-        if cell.get("cell_type") == "code":
-            if level >= 2:
-                cell["outputs"] = []
-            elif level >= 1:
-                for out in cell.get("outputs", []):
-                    for mime in ("text/latex", "text/markdown"):
-                        out.get("data", {}).pop(mime, None)
-    return nb
-
-
-# -- conversion -------------------------------------------------------------------------------
-@cache
-def _exporter():
-    from nbconvert import LatexExporter
-
-    return LatexExporter(template_name="graded", extra_template_basedirs=[str(LATEX_DIR)])
-
-
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,100}$")
-
-
-def _typeset(nb, title: str, author: str) -> tuple[bytes | None, str]:
-    """nbconvert → .tex and images in a private folder → xelatex in the sandbox."""
-    from autograder.report.pdf_sandbox import run_xelatex
-
-    resources = {"metadata": {"name": "notebook"}, "hw2_title": title, "hw2_author": author}
+def _typeset(reply: dict, blob: bytes, lane: Lane, fmt: Path) -> LatexRun:
+    """The worker's .tex and images in a fresh private folder → xelatex in the sandbox."""
+    work = new_workdir(lane.uid)
     try:
-        tex, res = _exporter().from_notebook_node(nb, resources=resources)
-    except Exception as exc:  # pandoc or a filter choking on the notebook
-        return None, f"nbconvert failed: {type(exc).__name__}: {str(exc)[:300]}"
-    work = Path(tempfile.mkdtemp(prefix="hw2-pdf-"))
-    try:
-        (work / "notebook.tex").write_text(tex, encoding="utf-8")
-        for name, data in (res.get("outputs") or {}).items():
-            if _SAFE_NAME.match(name) and isinstance(data, bytes):
-                (work / name).write_bytes(data)
-        run = run_xelatex(work)
-        return run.pdf, run.log_tail
+        (work / "notebook.tex").write_text(str(reply.get("tex", "")), encoding="utf-8")
+        offset = 0
+        for name, size in reply.get("images", []):
+            if not (_SAFE_IMAGE.match(str(name)) and isinstance(size, int) and size >= 0):
+                return LatexRun(None, "the PDF worker named an image badly", 0)
+            (work / name).write_bytes(blob[offset : offset + size])
+            offset += size
+        return run_xelatex(work, lane.uid, fmt)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _read_notebook(path: Path):
-    """(notebook, "") or (None, reason): parsing only, as autograder.submissions does."""
-    from autograder.submissions import UnreadableNotebook, read_notebook_bytes
-
-    try:
-        # Never through a link, never a FIFO, the size checked first (issue 10).
-        nb = nbformat.reads(read_notebook_bytes(path).decode("utf-8"), as_version=4)
-        if not isinstance(nb.get("cells"), list):
-            return None, "the notebook has no list of cells"
-        nb.cells = [c for c in nb.cells if isinstance(c, dict) and "cell_type" in c]
-        for cell in nb.cells:
-            cell.setdefault("metadata", {})
-            cell["source"] = _join(cell.get("source"))
-            if cell["cell_type"] == "code":
-                cell.setdefault("outputs", [])
-                cell.setdefault("execution_count", None)
-        nb.metadata = {"language_info": {"name": "python"}}  # title/authors reach LaTeX
-        return nb, ""
-    except UnreadableNotebook as exc:
-        return None, str(exc)
-    except (OSError, UnicodeDecodeError):
-        return None, "the file cannot be read as text"
-    except Exception as exc:
-        return None, f"the file is not a valid Jupyter notebook ({type(exc).__name__})"
+def _describe(reply: dict, level: int) -> str:
+    parts = [f"{label}: {why}" for _n, label, why in reply.get("degraded", [])]
+    if level:
+        parts.insert(0, LEVELS[level])
+    return "; ".join(parts)[:2000]
 
 
-def _render(student: str, nb, dest: Path, title: str, fallback) -> PdfOutcome:
-    """Try each rendering level, then ``fallback`` (a notebook or None); write ``dest``."""
+def _render(
+    lane: Lane,
+    *,
+    student: str,
+    title: str,
+    head: Callable[[str], list[str]],
+    feedback: dict[str, str],
+    labels: dict[str, str],
+    raw: bytes | None,
+    why: str,
+    dest: Path,
+    score_page_fallback: bool,
+) -> PdfOutcome:
+    """Typeset the notebook (degrading cell by cell, then wholesale); else the score page.
+
+    Every step is bounded: the worker by its rlimits and the request deadline, each
+    xelatex run by RUN_TIMEOUT, the whole notebook by PDF_DEADLINE, after which the
+    PDF is the score page alone and its reason says why.
+    """
     t0 = time.monotonic()
-    missing = pdf_toolchain_missing()
-    if missing:
-        reason = "cannot make PDFs: not installed: " + ", ".join(missing)
-        return PdfOutcome(student, None, False, "", reason, time.monotonic() - t0)
-    attempts = (
-        [] if nb is None else [(d, safer(copy.deepcopy(nb), k)) for k, d in enumerate(LEVELS)]
-    )
-    if fallback is not None:
-        attempts.append(("notebook omitted: only the score page", fallback))
-    failure = "no notebook to render"
-    for degraded, candidate in attempts:
-        pdf, log = _typeset(candidate, title, student)
-        if pdf is not None:
-            write_atomic(dest, pdf)
-            reason = failure if degraded else ""
-            return PdfOutcome(student, dest, True, degraded, reason, time.monotonic() - t0)
-        failure = f"LaTeX failed ({degraded or 'normal rendering'}): {log.strip()[-400:]}"
+    fmt = format_dir(lane)
+    request = {"op": "render", "title": title, "feedback": feedback, "labels": labels}
+    failure = why or "no notebook to render"
+    if raw is not None:
+        verbatim: dict[int, str] = {}
+        plain: dict[int, int] = {}
+        level = 0
+        deadline = t0 + PDF_DEADLINE
+        for _ in range(MAX_ROUNDS + len(LEVELS)):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                failure = f"the notebook took longer than {PDF_DEADLINE:g} s to typeset"
+                break
+            req = {**request, "head": head(""), "verbatim": verbatim, "plain": plain,
+                   "level": level}  # fmt: skip
+            try:
+                reply, blob = lane.request(req, raw, left)
+            except WorkerFailed as exc:
+                failure = f"the notebook could not be converted within the PDF limits ({exc})"
+                break
+            if not reply.get("ok"):
+                failure = str(reply.get("reason", "the PDF worker failed"))[:300]
+                raw = None  # the notebook itself is unreadable: the PDF is the score page
+                break
+            run = _typeset(reply, blob, lane, fmt)
+            if run.pdf is not None:
+                write_atomic(dest, run.pdf)
+                return PdfOutcome(student, dest, True, _describe(reply, level), "",
+                                  time.monotonic() - t0)  # fmt: skip
+            failure = f"LaTeX failed ({LEVELS[level] or 'normal rendering'}): {run.log_tail}"
+            kinds = {int(n): kind for n, kind, _gid in reply.get("cells", [])}
+            bad = _cells_at(str(reply.get("tex", "")), str(reply.get("nonce", "")),
+                            run.error_lines)  # fmt: skip
+            fixable = (
+                bad
+                and level == 0
+                and all(n in kinds and n not in verbatim and plain.get(n, 0) < 2 for n in bad)
+            )
+            if fixable:
+                for n in bad:
+                    if kinds[n] == "code":
+                        plain[n] = plain.get(n, 0) + 1
+                    else:
+                        verbatim[n] = "LaTeX error"
+                continue
+            level += 1
+            if level >= len(LEVELS):
+                break
+    if not score_page_fallback:
+        return PdfOutcome(student, None, False, "", failure, time.monotonic() - t0)
+    req = {**request, "head": head(failure), "verbatim": {}, "plain": {}, "level": 0}
+    try:
+        reply, blob = lane.request(req, b"", FALLBACK_DEADLINE)
+        run = _typeset(reply, blob, lane, fmt) if reply.get("ok") else None
+    except WorkerFailed as exc:
+        run, failure = None, f"{failure}; the score page failed too ({exc})"
+    if run is not None and run.pdf is not None:
+        write_atomic(dest, run.pdf)
+        degraded = "score page only" if raw is None else "notebook omitted: only the score page"
+        return PdfOutcome(student, dest, True, degraded, failure, time.monotonic() - t0)
     return PdfOutcome(student, None, False, "", failure, time.monotonic() - t0)
+
+
+def item_labels(rubric: Rubric) -> dict[str, str]:
+    """Written-answer cells by grade_id, as page 1 names them: "answer to Q1(c)"."""
+    labels = {}
+    for q in rubric.questions:
+        items = [i for i in rubric.items if i.question == q]
+        for k, it in enumerate(items):
+            if it.kind == "manual":
+                labels[it.id] = f"answer to {q}({chr(ord('a') + k)})"
+    return labels
+
+
+_lane: Lane | None = None
+_lane_lock = threading.Lock()
+
+
+def _shared_lane() -> Lane:
+    """This process's lane for single PDFs: its worker stays warm between calls."""
+    global _lane
+    if _lane is None:
+        import atexit
+
+        _lane = Lane()
+        atexit.register(_lane.close)
+    return _lane
 
 
 def export_pdf(notebook: Path, dest: Path) -> PdfOutcome:
     """A student's own PDF of ``notebook`` (no grading), e.g. for `make pdf NB=...`."""
     student = notebook.stem
-    nb, why = _read_notebook(notebook)
-    if nb is None:
+    missing = pdf_toolchain_missing()
+    if missing:
+        return PdfOutcome(student, None, False, "", "cannot make PDFs: not installed: "
+                          + ", ".join(missing), 0.0)  # fmt: skip
+    raw, why = _read_bytes(notebook)
+    if raw is None:
         return PdfOutcome(student, None, False, "", f"{notebook}: {why}", 0.0)
-    return _render(student, bound(nb), dest, notebook.stem, None)
+    with _lane_lock:
+        outcome = _render(_shared_lane(), student=student, title=notebook.stem,
+                          head=lambda _note: [], feedback={}, labels={}, raw=raw, why="",
+                          dest=dest, score_page_fallback=False)  # fmt: skip
+    if not outcome.produced:
+        return replace(outcome, reason=f"{notebook}: {outcome.reason}")
+    return outcome
+
+
+def _graded(lane: Lane, result: SubmissionResult, rubric: Rubric, notebook: Path,
+            dest: Path) -> PdfOutcome:  # fmt: skip
+    raw, why = _read_bytes(notebook)
+    return _render(
+        lane,
+        student=result.student,
+        title=rubric.title,
+        head=lambda note: [score_page(result, rubric, note)],
+        feedback={it.id: feedback_cell(result, rubric, it.id) for it in rubric.auto},
+        labels=item_labels(rubric),
+        raw=raw,
+        why=why,
+        dest=dest,
+        score_page_fallback=True,
+    )
 
 
 def render_graded_pdf(
     result: SubmissionResult, rubric: Rubric, notebook: Path, dest: Path
 ) -> PdfOutcome:
     """The graded PDF of one submission; an unreadable notebook gets the score page alone."""
-    nb, why = _read_notebook(notebook)
-    title = rubric.title
-    only_scores = nbformat.v4.new_notebook()
-    add_grading(only_scores, result, rubric, note=why)
-    if nb is not None:
-        nb = add_grading(bound(nb), result, rubric)
-    outcome = _render(result.student, nb, dest, title, only_scores)
-    if nb is None and outcome.produced:  # the reason is the notebook's, not LaTeX's
-        return PdfOutcome(outcome.student, dest, True, "score page only", why, outcome.seconds)
-    return outcome
+    missing = pdf_toolchain_missing()
+    if missing:
+        return PdfOutcome(result.student, None, False, "", "cannot make PDFs: not installed: "
+                          + ", ".join(missing), 0.0)  # fmt: skip
+    with _lane_lock:
+        return _graded(_shared_lane(), result, rubric, notebook, dest)
 
 
-def _render_one(result: SubmissionResult, rubric: Rubric, out: Path) -> PdfOutcome:
+def _render_one(lane: Lane, result: SubmissionResult, rubric: Rubric, out: Path) -> PdfOutcome:
     dest = out / "pdf" / f"{result.student}.pdf"
     t0 = time.monotonic()
     try:
-        return render_graded_pdf(result, rubric, Path(result.source), dest)
+        return _graded(lane, result, rubric, Path(result.source), dest)
     except Exception as exc:  # a bug here must not cost the other students their PDFs
+        lane.stop_worker()
         reason = f"internal error in the PDF step: {type(exc).__name__}: {exc}"
         return PdfOutcome(result.student, None, False, "", reason, time.monotonic() - t0)
-
-
-def _init_pool() -> None:
-    from autograder.report.pdf_sandbox import slot_uid
-
-    slot_uid()  # a slot of its own: grading pools hold theirs
 
 
 def render_graded_pdfs(
     results: list[SubmissionResult], rubric: Rubric, out: Path, jobs: int
 ) -> list[PdfOutcome]:
-    """Write out/pdf/<student>.pdf for every result, across ``jobs`` processes.
+    """Write out/pdf/<student>.pdf for every result, across ``jobs`` lanes.
 
     One outcome per result, in order. Never raises for a bad notebook; a
-    missing toolchain gives outcomes with produced=False and the reason.
+    missing toolchain gives outcomes with produced=False and the reason. Each
+    lane is a thread driving its own sandboxed worker and xelatex runs, so the
+    work happens in the sandboxes, not in this process.
     """
     missing = pdf_toolchain_missing()
     if missing or not results:
         reason = "cannot make PDFs: not installed: " + ", ".join(missing)
         return [PdfOutcome(r.student, None, False, "", reason, 0.0) for r in results]
     jobs = max(1, min(jobs, len(results)))
-    if jobs == 1:
-        _init_pool()
-        return [_render_one(r, rubric, out) for r in results]
-    ctx = mp.get_context("forkserver")
-    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_pool) as pool:
-        futures = [pool.submit(_render_one, r, rubric, out) for r in results]
-        outcomes = []
-        for r, fut in zip(results, futures, strict=True):
-            try:
-                outcomes.append(fut.result())
-            except Exception as exc:  # the PDF process itself died
-                reason = f"the PDF process crashed ({type(exc).__name__})"
-                outcomes.append(PdfOutcome(r.student, None, False, "", reason, 0.0))
-    return outcomes
+    outcomes: list[PdfOutcome | None] = [None] * len(results)
+    todo = list(enumerate(results))
+    lock = threading.Lock()
+    errors: list[str] = []
+
+    def lane_main() -> None:
+        try:
+            lane = Lane()
+        except Exception as exc:
+            errors.append(f"{type(exc).__name__}: {exc}")
+            return
+        try:
+            while True:
+                with lock:
+                    if not todo:
+                        return
+                    k, r = todo.pop(0)
+                outcomes[k] = _render_one(lane, r, rubric, out)
+        finally:
+            lane.close()
+
+    threads = [threading.Thread(target=lane_main, daemon=True) for _ in range(jobs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    reason = "the PDF step could not start: " + (errors[0] if errors else "unknown")
+    return [o or PdfOutcome(r.student, None, False, "", reason, 0.0)
+            for o, r in zip(outcomes, results, strict=True)]  # fmt: skip
 
 
 # -- the README figure and the command line ---------------------------------------------------

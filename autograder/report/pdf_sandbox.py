@@ -1,72 +1,111 @@
-"""xelatex inside the same kind of sandbox as student code: prlimit → setpriv → bwrap.
+"""The PDF sandbox: the PDF worker and xelatex, each in the same kind of sandbox as student code.
 
-The .tex is built from student markdown, and LaTeX can read any file by path
-(``\\input{/etc/hostname}``) or run commands (``\\write18``). So xelatex runs as an
-unprivileged per-slot uid, in new namespaces (no network), and sees only:
+Both parse student data, so both run as an unprivileged per-slot uid (or, started
+by a non-root user, as that user in an unprivileged user namespace), under
+prlimit → setpriv → bwrap, in new namespaces (no network), with a wall-clock
+deadline enforced from outside. :func:`sandbox_command` is the one place that
+builds such a command line.
+
+xelatex sees only:
 
 - /usr (programs, libraries, fonts, the TeX trees under /usr/share) read-only;
 - /etc/texmf, /var/lib/texmf (TeX configuration and format files) and /etc/fonts,
   /var/cache/fontconfig (font lookup) read-only;
+- the preloaded format of our fixed preamble, read-only;
 - a private working folder holding only the .tex and its images.
 
 On top of that, kpathsea runs paranoid (``openin_any=p``, ``openout_any=p``: no
 absolute paths, no ``..``) and shell escape is off. Nothing else of the host,
 not even /etc/hostname, exists inside.
+
+The worker (``pdf_worker.py``) additionally sees a Python (the sandbox runtime's)
+and the grader venv's installed packages (nbconvert, nbformat, pygments, Pillow),
+read-only; nothing of this repository but its own source file and the template.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import re
+import selectors
+import shutil
+import signal
 import stat
+import struct
 import subprocess
-from dataclasses import dataclass
+import sys
+import sysconfig
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.run.sandbox import SANDBOX_UID_BASE, _usr_links, acquire_slot, kill_uid
+from autograder.run.sandbox import (
+    SANDBOX_UID_BASE,
+    SandboxUnavailable,
+    _usr_links,
+    acquire_slot,
+    default_runtime,
+    kill_uid,
+    release_slot,
+)
 
+_HERE = Path(__file__).resolve().parent
 # Read-only trees xelatex needs beyond /usr (Debian's TeX configuration, formats, fonts).
 RO_TREES = ("/etc/texmf", "/var/lib/texmf", "/etc/fonts", "/var/cache/fontconfig")
 MAX_PDF_BYTES = 64 << 20  # also the sandbox's RLIMIT_FSIZE: no file bigger can be written
-RUN_TIMEOUT = 60.0  # wall-clock seconds per xelatex run
+MAX_FORMAT_BYTES = 64 << 20
+MAX_REPLY_BYTES = 256 << 20  # the worker's .tex plus images
+RUN_TIMEOUT = 30.0  # wall-clock seconds per xelatex run
 MAX_RUNS = 2  # a second run only when the visible output would change (see _needs_rerun)
-
-_slot: int | None = None
-
-
-def slot_uid() -> int:
-    """This process's sandbox uid: claims a slot once (grading pools hold their own)."""
-    global _slot
-    if _slot is None:
-        _slot = acquire_slot()
-    return SANDBOX_UID_BASE + _slot
+WORKER_START_TIMEOUT = 90.0  # importing nbconvert on a busy machine
+WORKER_REQUESTS = 200  # then a fresh worker: RLIMIT_CPU counts its whole life
+FORMAT = "graded"  # the preloaded xelatex format: fixed preamble, dumped once per process
 
 
 @dataclass(frozen=True)
-class LatexRun:
-    pdf: bytes | None  # None when xelatex failed
-    log_tail: str  # the last lines of the .log, for the reason
-    runs: int
+class PdfLimits:
+    """Resource limits of one PDF sandbox process tree (xelatex run or worker)."""
+
+    memory_mb: int = 1536  # RLIMIT_AS per process (pandoc has its own -M512m heap cap)
+    processes: int = 32
+    file_bytes: int = MAX_PDF_BYTES
+    open_files: int = 256
+    cpu_seconds: int = int(RUN_TIMEOUT) + 5
+    tmp_mb: int = 64
 
 
-def _command(uid: int, workdir: Path, tex_name: str) -> list[str]:
-    env = {
-        "PATH": "/usr/bin",
-        "HOME": "/tmp",
-        "LANG": "C.UTF-8",
-        "TEXMFVAR": "/tmp/texmf-var",
-        "TEXMFOUTPUT": "/work",
-        "openin_any": "p",  # kpathsea: no absolute paths, no .., no dotfiles
-        "openout_any": "p",
-        "shell_escape": "f",
-        "SOURCE_DATE_EPOCH": "0",  # reproducible PDFs: same notebook, same bytes
-        "FORCE_SOURCE_DATE": "1",
-    }
+XELATEX_LIMITS = PdfLimits()
+WORKER_LIMITS = PdfLimits(memory_mb=2048, cpu_seconds=3600)
+
+
+def sandbox_command(
+    argv: Sequence[str],
+    *,
+    uid: int | None,
+    limits: PdfLimits,
+    workdir: Path | None = None,
+    ro_binds: Sequence[tuple[str, str]] = (),
+    env: dict[str, str] | None = None,
+) -> list[str]:
+    """The command line that runs ``argv`` in a PDF sandbox.
+
+    ``uid``: the slot uid to drop to (we are root), or None when started by an
+    ordinary user (bubblewrap then makes an unprivileged user namespace).
+    ``workdir`` is bound read-write at /work (the cwd); ``ro_binds`` are
+    (host path, sandbox path) pairs bound read-only; ``env`` is the whole
+    environment. /usr and the TeX and font trees are always there, read-only.
+    """
     prlimit = [
-        "prlimit", f"--as={1536 << 20}", "--nproc=32", f"--fsize={MAX_PDF_BYTES}",
-        "--nofile=256", "--core=0", f"--cpu={int(RUN_TIMEOUT) + 5}", "--",
+        "prlimit", f"--as={limits.memory_mb << 20}", f"--nproc={limits.processes}",
+        f"--fsize={limits.file_bytes}", f"--nofile={limits.open_files}", "--core=0",
+        f"--cpu={limits.cpu_seconds}", "--",
     ]  # fmt: skip
-    setpriv = [
+    setpriv = [] if uid is None else [
         "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs", "--",
     ]  # fmt: skip
     bwrap = [
@@ -74,31 +113,333 @@ def _command(uid: int, workdir: Path, tex_name: str) -> list[str]:
         "--hostname", "sandbox",
         "--ro-bind", "/usr", "/usr", *_usr_links(),
         "--dev", "/dev", "--proc", "/proc",
-        "--size", str(64 << 20), "--tmpfs", "/tmp",
-        "--bind", str(workdir), "/work", "--chdir", "/work",
+        "--size", str(limits.tmp_mb << 20), "--tmpfs", "/tmp",
     ]  # fmt: skip
     for tree in RO_TREES:
         if Path(tree).is_dir():
             bwrap += ["--ro-bind", tree, tree]
-    for key, value in env.items():
+    for src, dest in ro_binds:
+        bwrap += ["--ro-bind", src, dest]
+    if workdir is not None:
+        bwrap += ["--bind", str(workdir), "/work", "--chdir", "/work"]
+    else:
+        bwrap += ["--chdir", "/tmp"]
+    for key, value in (env or {}).items():
         bwrap += ["--setenv", key, value]
-    xelatex = [
-        "xelatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",
-        "-file-line-error", tex_name,
-    ]  # fmt: skip
-    return [*prlimit, *setpriv, *bwrap, "--", *xelatex]
+    return [*prlimit, *setpriv, *bwrap, "--", *argv]
+
+
+def _kill(proc: subprocess.Popen, uid: int | None) -> None:
+    """End a sandbox and everything it started (its uid's processes, or its session)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)  # start_new_session: prlimit/bwrap lead it
+    with contextlib.suppress(ProcessLookupError):
+        proc.kill()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=5)
+    if uid is not None:
+        kill_uid(uid)  # bwrap's pid namespace dies with it; this catches any straggler
+
+
+# -- a lane: one slot, one worker, one xelatex at a time --------------------------------------
+class Lane:
+    """One PDF at a time: two sandbox uids (as root) and a long-lived worker.
+
+    The worker and xelatex get a uid each: after every xelatex run everything of
+    its uid is killed, and that must not take the worker with it.
+    """
+
+    def __init__(self) -> None:
+        self.slots = [acquire_slot(), acquire_slot()] if os.geteuid() == 0 else []
+        self.worker_uid = SANDBOX_UID_BASE + self.slots[0] if self.slots else None
+        self.uid = SANDBOX_UID_BASE + self.slots[1] if self.slots else None  # xelatex
+        self.worker: PdfWorker | None = None
+
+    def request(self, header: dict, blob: bytes, timeout: float) -> tuple[dict, bytes]:
+        """Ask the worker; on a timeout or a crash it is killed (a fresh one comes next)."""
+        if self.worker is None or self.worker.served >= WORKER_REQUESTS:
+            self.stop_worker()
+            self.worker = PdfWorker(self.worker_uid)
+        try:
+            return self.worker.request(header, blob, timeout)
+        except WorkerFailed:
+            self.stop_worker()
+            raise
+
+    def stop_worker(self) -> None:
+        if self.worker is not None:
+            self.worker.close()
+            self.worker = None
+
+    def close(self) -> None:
+        self.stop_worker()
+        while self.slots:
+            release_slot(self.slots.pop())
+
+
+class WorkerFailed(Exception):
+    """The worker did not answer in time, crashed, or broke the protocol."""
+
+
+def _python() -> tuple[str, list[tuple[str, str]]]:
+    """The worker's interpreter and what to bind for it.
+
+    As root, the sandbox runtime's Python (every uid can read it; a pyenv under
+    /root cannot be). As an ordinary user, this very interpreter: it is theirs.
+    """
+    binds: list[tuple[str, str]] = []
+    if os.geteuid() == 0:
+        try:
+            runtime = default_runtime()
+        except SandboxUnavailable:
+            runtime = None
+        if runtime is not None and (runtime / "bin" / "python").exists():
+            binds.append((str(runtime), str(runtime)))
+            return str(runtime / "bin" / "python"), binds
+    for prefix in {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}:
+        if not str(prefix).startswith("/usr"):
+            binds.append((str(prefix), str(prefix)))
+    return str(Path(sys.executable).resolve()), binds
+
+
+def _site_dirs() -> list[str]:
+    paths = sysconfig.get_paths()
+    return list(dict.fromkeys(str(Path(paths[k]).resolve()) for k in ("purelib", "platlib")))
+
+
+def _jupyter_data() -> str:
+    """Where nbconvert's own templates are (``share/jupyter`` of this environment)."""
+    import nbconvert  # noqa: F401  (only to be sure it is installed here)
+
+    for base in (sys.prefix, sys.base_prefix, "/usr/local", "/usr"):
+        share = Path(base).resolve() / "share" / "jupyter"
+        if (share / "nbconvert" / "templates" / "latex").is_dir():
+            return str(share)
+    raise SandboxUnavailable("nbconvert's LaTeX templates are not installed")
+
+
+class PdfWorker:
+    """``pdf_worker.py`` in a sandbox, spoken to over its stdin/stdout in frames."""
+
+    def __init__(self, uid: int | None) -> None:
+        python, binds = _python()
+        sites = _site_dirs()
+        share = _jupyter_data()
+        for path in [*sites, share]:
+            if not any(path.startswith(src) for src, _ in binds):
+                binds.append((path, path))
+        binds += [
+            (str(_HERE / "pdf_worker.py"), "/opt/pdf/pdf_worker.py"),
+            (str(_HERE / "latex"), "/opt/pdf/latex"),
+        ]
+        env = {
+            "PATH": "/usr/bin",
+            "HOME": "/tmp",
+            "LANG": "C.UTF-8",
+            "PYTHONPATH": ":".join(sites),
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "JUPYTER_PATH": share,
+            "JUPYTER_PLATFORM_DIRS": "1",
+            "OMP_NUM_THREADS": "1",
+        }
+        argv = [python, "-s", "-B", "/opt/pdf/pdf_worker.py"]
+        self.uid = uid
+        self.served = 0
+        self.proc = subprocess.Popen(
+            sandbox_command(argv, uid=uid, limits=WORKER_LIMITS, ro_binds=binds, env=env),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=None if os.environ.get("HW2_PDF_DEBUG") else subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        os.set_blocking(self.proc.stdin.fileno(), False)
+        os.set_blocking(self.proc.stdout.fileno(), False)
+        hello, _ = self._exchange(b"", WORKER_START_TIMEOUT)
+        if not hello.get("ready"):
+            self.close()
+            raise WorkerFailed("the PDF worker did not start")
+
+    def request(self, header: dict, blob: bytes, timeout: float) -> tuple[dict, bytes]:
+        import json
+
+        data = json.dumps(header).encode()
+        frame = struct.pack(">I", len(data)) + data + struct.pack(">Q", len(blob)) + blob
+        self.served += 1
+        return self._exchange(frame, timeout)
+
+    def _exchange(self, out: bytes, timeout: float) -> tuple[dict, bytes]:
+        """Write ``out`` and read one reply frame, both within ``timeout`` seconds."""
+        import json
+
+        deadline = time.monotonic() + timeout
+        sel = selectors.DefaultSelector()
+        wfd, rfd = self.proc.stdin.fileno(), self.proc.stdout.fileno()
+        if out:
+            sel.register(wfd, selectors.EVENT_WRITE)
+        sel.register(rfd, selectors.EVENT_READ)
+        view, buf, need = memoryview(out), bytearray(), None
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise WorkerFailed(f"no answer within {timeout:g} s")
+                for key, _ in sel.select(left):
+                    if key.fd == wfd:
+                        try:
+                            n = os.write(wfd, view[: 1 << 16])
+                        except BlockingIOError:
+                            continue
+                        except BrokenPipeError:
+                            raise WorkerFailed("the PDF worker exited") from None
+                        view = view[n:]
+                        if not view:
+                            sel.unregister(wfd)
+                    else:
+                        try:
+                            chunk = os.read(rfd, 1 << 20)
+                        except BlockingIOError:
+                            continue
+                        if not chunk:
+                            raise WorkerFailed("the PDF worker exited")
+                        buf += chunk
+                need = _frame_size(buf)
+                if need is not None and len(buf) >= need:
+                    break
+        finally:
+            sel.close()
+        (n,) = struct.unpack(">I", buf[:4])
+        try:
+            header = json.loads(bytes(buf[4 : 4 + n]))
+        except ValueError:
+            raise WorkerFailed("the PDF worker broke the protocol") from None
+        if not isinstance(header, dict):
+            raise WorkerFailed("the PDF worker broke the protocol")
+        return header, bytes(buf[4 + n + 8 : need])
+
+    def close(self) -> None:
+        _kill(self.proc, self.uid)
+        for f in (self.proc.stdin, self.proc.stdout):
+            with contextlib.suppress(OSError):
+                f.close()
+
+
+def _frame_size(buf: bytearray) -> int | None:
+    if len(buf) < 4:
+        return None
+    (n,) = struct.unpack(">I", buf[:4])
+    if len(buf) < 4 + n + 8:
+        if n > MAX_REPLY_BYTES:
+            raise WorkerFailed("the PDF worker's reply is too large")
+        return None
+    (m,) = struct.unpack(">Q", buf[4 + n : 4 + n + 8])
+    if n + m > MAX_REPLY_BYTES:
+        raise WorkerFailed("the PDF worker's reply is too large")
+    return 4 + n + 8 + m
+
+
+# -- the preloaded format ---------------------------------------------------------------------
+_formats: dict[str, Path] = {}
+_format_lock = threading.Lock()
+
+
+def format_dir(lane: Lane) -> Path:
+    """A folder holding graded.fmt, our fixed preamble dumped by xelatex -ini (once per
+    process and preamble): each PDF then starts with every package loaded."""
+    with _format_lock:
+        reply, _ = lane.request({"op": "preamble"}, b"", WORKER_START_TIMEOUT)
+        if not reply.get("ok"):
+            raise WorkerFailed(f"no preamble: {reply.get('reason')}")
+        tex = str(reply["tex"]).encode()
+        key = hashlib.sha256(tex).hexdigest()
+        if key in _formats and (_formats[key] / f"{FORMAT}.fmt").exists():
+            return _formats[key]
+        work = _workdir(lane.uid)
+        try:
+            (work / f"{FORMAT}.tex").write_bytes(tex)
+            argv = ["xelatex", "-ini", "-interaction=nonstopmode", "-no-shell-escape",
+                    f"-jobname={FORMAT}", "&xelatex", f"{FORMAT}.tex"]  # fmt: skip
+            code = _run(argv, lane.uid, work, [])
+            fmt = _read_regular(work / f"{FORMAT}.fmt", MAX_FORMAT_BYTES)
+            if code != 0 or not fmt:
+                log = _read_regular(work / f"{FORMAT}.log", 1 << 20) or b""
+                raise WorkerFailed(f"the LaTeX format could not be built: {_first_error(log)}")
+            folder = Path(tempfile.mkdtemp(prefix="hw2-pdf-format-"))
+            folder.chmod(0o755)  # the sandbox uid reads it
+            (folder / f"{FORMAT}.fmt").write_bytes(fmt)
+            (folder / f"{FORMAT}.fmt").chmod(0o644)
+            _formats[key] = folder
+            import atexit
+
+            atexit.register(shutil.rmtree, folder, True)
+            return folder
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+# -- xelatex ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LatexRun:
+    pdf: bytes | None  # None when xelatex failed
+    log_tail: str  # the first error, for the reason
+    runs: int
+    error_lines: list[int] = field(default_factory=list)  # .tex lines LaTeX complained about
+
+
+def _workdir(uid: int | None) -> Path:
+    """A fresh private folder, the sandbox's whole writable world, owned by its uid."""
+    work = Path(tempfile.mkdtemp(prefix="hw2-pdf-"))
+    if uid is not None:
+        os.chown(work, uid, uid)
+    os.chmod(work, 0o700)
+    return work
+
+
+_ENV = {
+    "PATH": "/usr/bin",
+    "HOME": "/tmp",
+    "LANG": "C.UTF-8",
+    "TEXMFVAR": "/tmp/texmf-var",
+    "TEXMFOUTPUT": "/work",
+    "TEXFORMATS": "/fmt:",  # our format first, then the system's (for -ini)
+    "openin_any": "p",  # kpathsea: no absolute paths, no .., no dotfiles
+    "openout_any": "p",
+    "shell_escape": "f",
+    "SOURCE_DATE_EPOCH": "0",  # reproducible PDFs: same notebook, same bytes
+    "FORCE_SOURCE_DATE": "1",
+}
+
+
+def _run(argv: list[str], uid: int | None, work: Path, binds: list[tuple[str, str]]) -> int:
+    proc = subprocess.Popen(
+        sandbox_command(
+            argv, uid=uid, limits=XELATEX_LIMITS, workdir=work, ro_binds=binds, env=_ENV
+        ),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        return proc.wait(timeout=RUN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return -1
+    finally:
+        _kill(proc, uid)  # whatever the run left behind: the slot is clean for the next
 
 
 def _read_regular(path: Path, cap: int) -> bytes | None:
     """Read a file the sandbox wrote, refusing symlinks: as root we must not follow one."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return None
     with os.fdopen(fd, "rb") as f:
         if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
             return None
         return f.read(cap + 1)[: cap + 1]
+
+
+_ERROR_LINE = re.compile(rb"^\S*\.tex:(\d+): ", re.M)
 
 
 def _first_error(log: bytes) -> str:
@@ -122,41 +463,36 @@ def _needs_rerun(log: bytes, tex: bytes) -> bool:
     return b"Rerun to get cross-references right" in log and any(r in tex for r in refs)
 
 
-def run_xelatex(workdir: Path, tex_name: str = "notebook.tex") -> LatexRun:
-    """Compile ``workdir/tex_name`` in the sandbox; rerun once if the layout asks for it.
+def run_xelatex(
+    workdir: Path, uid: int | None, fmt: Path, tex_name: str = "notebook.tex"
+) -> LatexRun:
+    """Compile ``workdir/tex_name`` against the format in ``fmt``; rerun once if needed.
 
-    ``workdir`` must hold only the .tex and its images: it is the whole writable
-    world of the sandbox. It is handed to the sandbox uid here.
+    ``workdir`` (from :func:`new_workdir`) must hold only the .tex and its images:
+    it is the whole writable world of the sandbox. Errors do not stop the run
+    (nonstopmode), so one run reports every failing line: ``error_lines``.
     """
-    uid = slot_uid()
-    os.chown(workdir, uid, uid)
-    os.chmod(workdir, 0o700)
     stem = tex_name.rsplit(".", 1)[0]
     log = b""
     runs = 0
     tex = (workdir / tex_name).read_bytes()
+    argv = ["xelatex", f"-fmt={FORMAT}", "-no-shell-escape", "-interaction=nonstopmode",
+            "-file-line-error", tex_name]  # fmt: skip
     for runs in range(1, MAX_RUNS + 1):
-        try:
-            proc = subprocess.run(
-                _command(uid, workdir, tex_name),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                timeout=RUN_TIMEOUT,
-                start_new_session=True,
-            )
-            code = proc.returncode
-        except subprocess.TimeoutExpired:
-            code = -1
-        finally:
-            kill_uid(uid)  # whatever the run left behind: the slot is clean for the next
+        code = _run(argv, uid, workdir, [(str(fmt), "/fmt")])
         log = _read_regular(workdir / f"{stem}.log", 4 << 20) or b""
         if code != 0:
-            why = f"xelatex timed out after {RUN_TIMEOUT:g} s" if code == -1 else _first_error(log)
-            return LatexRun(None, why, runs)
+            if code == -1:
+                return LatexRun(None, f"xelatex timed out after {RUN_TIMEOUT:g} s", runs)
+            lines = sorted({int(m) for m in _ERROR_LINE.findall(log)})
+            return LatexRun(None, _first_error(log), runs, lines)
         if not _needs_rerun(log, tex):
             break
     pdf = _read_regular(workdir / f"{stem}.pdf", MAX_PDF_BYTES)
     if pdf is None or not pdf.startswith(b"%PDF") or len(pdf) > MAX_PDF_BYTES:
         return LatexRun(None, "xelatex produced no usable PDF", runs)
     return LatexRun(pdf, "", runs)
+
+
+def new_workdir(uid: int | None) -> Path:
+    return _workdir(uid)
