@@ -8,6 +8,7 @@ from pathlib import Path
 from autograder.grade.cache import ResultCache, grader_fingerprint, submission_key
 from autograder.grade.outcome import SubmissionResult, TestOutcome
 from autograder.run.sandbox import Limits
+from autograder.submissions import Submission
 
 
 def _result(student: str = "ada") -> SubmissionResult:
@@ -25,19 +26,21 @@ def _result(student: str = "ada") -> SubmissionResult:
 def test_submission_key_depends_on_the_bytes_and_the_fingerprint(tmp_path: Path):
     nb = tmp_path / "a.ipynb"
     nb.write_bytes(b'{"cells": []}')
-    key = submission_key(nb, "f1")
-    assert key == submission_key(nb, "f1")
-    assert key != submission_key(nb, "f2")
+    key = submission_key(Submission("x", nb), "f1")
+    assert key == submission_key(Submission("x", nb), "f1")
+    assert key != submission_key(Submission("x", nb), "f2")
     nb.write_bytes(b'{"cells": [] }')
-    assert submission_key(nb, "f1") != key
+    assert submission_key(Submission("x", nb), "f1") != key
 
 
 def test_an_unreadable_notebook_still_gets_a_key(tmp_path: Path):
     missing = tmp_path / "gone.ipynb"
-    assert submission_key(missing, "f") == submission_key(tmp_path, "f")  # a folder: unreadable
+    assert submission_key(Submission("x", missing), "f") == submission_key(
+        Submission("x", tmp_path), "f"
+    )  # a folder: unreadable
     nb = tmp_path / "empty.ipynb"
     nb.write_bytes(b"")
-    assert submission_key(missing, "f") != submission_key(nb, "f")
+    assert submission_key(Submission("x", missing), "f") != submission_key(Submission("x", nb), "f")
 
 
 def test_fingerprint_depends_on_limits_and_isolation():
