@@ -37,7 +37,9 @@ def test_an_unreadable_notebook_still_gets_a_key(tmp_path: Path):
     missing = tmp_path / "gone.ipynb"
     assert submission_key(Submission("x", missing), "f") == submission_key(
         Submission("x", tmp_path), "f"
-    )  # a folder: unreadable
+    gone, folder = submission_key(Submission("x", missing), "f"), submission_key(Submission("x", tmp_path), "f")
+    assert len(gone) == len(folder) == 64  # both unreadable, both keyed (by their reason)
+    assert gone != folder
     nb = tmp_path / "empty.ipynb"
     nb.write_bytes(b"")
     assert submission_key(Submission("x", missing), "f") != submission_key(Submission("x", nb), "f")
