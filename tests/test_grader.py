@@ -9,11 +9,12 @@ import subprocess
 import sys
 
 import nbformat
+import numpy as np
 import pytest
 
 from autograder import PACKAGE_DIR
 from autograder.grade.batch import grade_all
-from autograder.grade.checks import FORM_MESSAGE
+from autograder.grade.checks import FORM_MESSAGE, Feedback
 from autograder.rubric import load_rubric
 from autograder.run.sandbox import Limits, default_runtime
 from autograder.submissions import discover
@@ -226,6 +227,80 @@ def test_agreement_check_can_fail(graded):
         if cell.get("id") == "check_forward":
             cell.source = "pass"
     assert any("check_forward passes" in d for d in disagreements(result, lax))
+
+
+# -- containers and names from the sandbox, unit level ---------------------------------
+
+
+def test_lossless_containers_become_the_same_array():
+    from autograder.grade.checks import Seq, as_array, as_number, as_tuple
+
+    want = np.array([[1.0, 2.0], [3.0, 4.0]])
+    rows = [np.array([1.0, 2.0]), np.array([3, 4], dtype=np.int64)]
+    for value in (
+        want,
+        want.astype(np.float32),
+        Seq(rows, kind="list"),
+        Seq([Seq([np.array(1.0), np.array(2.0)], kind="tuple"), Seq(rows[1:], kind="list")[0]]),
+    ):
+        assert np.array_equal(as_array(value, "v", (2, 2)), want)
+    assert as_number(np.float32(0.5), "v") == 0.5
+    assert len(as_tuple(np.array([0.5, 0.25]), "v", 2)) == 2  # an array of ρ1, ρ2
+    with pytest.raises(Feedback, match="is a list of 3 items"):
+        as_number(Seq([np.array(1.0)] * 3, kind="list"), "v")
+    with pytest.raises(Feedback, match=r"has shape \(3,\) \(a list of 3 items\)"):
+        as_array(Seq([np.array(1.0)] * 3, kind="list"), "v", (2,))
+    with pytest.raises(Feedback, match="but returned a tuple of 1 item"):
+        as_tuple(Seq([np.array(1.0)]), "v", 2)
+    ragged = Seq([np.zeros(2), np.zeros(3)], kind="list")
+    with pytest.raises(Feedback, match="numpy cannot turn into one array"):
+        as_array(ragged, "v", (2,))
+
+
+def test_names_from_the_sandbox_are_bounded_and_normalised():
+    from autograder.grade.checks import Seq, Text
+    from autograder.grade.student import _tree
+    from autograder.graders import graph
+
+    nodes = [
+        {"t": "str", "s": "y_hat"},
+        {"t": "str", "s": "\\hat{y}"},
+        {"t": "str", "s": "\x1b]52;c;cGF5bG9hZA==\x07"},  # a terminal escape
+        {"t": "str", "s": "x" * 41},  # longer than the worker sends
+        {"t": "str", "s": 7},
+    ]
+    got = _tree({"t": "seq", "kind": "list", "items": nodes}, [])
+    assert isinstance(got, Seq) and got.kind == "list"
+    assert graph.canonical(got[0]) == graph.canonical(got[1]) == "ŷ"
+    assert got[2] == Text("\x00invalid") and "\x1b" not in repr(got)
+    assert not isinstance(got[3], Text) and not isinstance(got[4], Text)
+    bad = _tree({"t": "bad", "type": "\x1b[31mevil\n"}, [])
+    assert "\x1b" not in bad.type_name and "\n" not in bad.type_name
+
+
+def test_graph_edges_match_liberally_and_feedback_names_only_true_nodes():
+    from autograder.grade.checks import Seq, Text
+    from autograder.graders import graph
+
+    def ops(*triples):
+        return Seq(
+            [
+                Seq([Text(o), Text(op), Seq([Text(i) for i in ins], kind="list")])
+                for o, op, ins in triples
+            ],
+            kind="list",
+        )
+
+    right = ops(
+        ("Z", "mm", ["W_1", "x"]), ("u", "σ", ["z"]), ("yhat", "mm", ["W2", "u"]),
+        ("r", "minus", ["y_hat", "y"]), ("Loss", "sq", ["r"]),
+    )  # fmt: skip
+    graph.compare(graph.edges(right))
+    wrong = ops(("Z", "mm", ["W1", "x"]), ("u", "σ", ["Z"]), ("y_hat", "mm", ["W2", "Z"]),
+                ("L", "sq", ["y_hat", "secret-name"]))  # fmt: skip
+    with pytest.raises(Feedback) as exc:
+        graph.compare(graph.edges(wrong))
+    assert "inputs of ŷ, L" in str(exc.value) and "secret" not in str(exc.value)
 
 
 # -- hidden graders are hard to write wrongly ------------------------------------------

@@ -26,17 +26,17 @@ def _write(path, rows):
 
 def test_template_round_trip_keeps_entered_grades(tmp_path):
     path = tmp_path / "manual.csv"
-    write_manual_template(path, RUBRIC, ["bob", "ann"], {"ann": {"q1_graph": 0.5}})
+    write_manual_template(path, RUBRIC, ["bob", "ann"], {"ann": {"q1_graph": 0.25}})
     rows = list(csv.reader(open(path)))
     assert rows[0] == ["student", *MANUAL]
     assert [r[0] for r in rows[1:]] == ["ann", "bob"]
-    assert read_manual(path, RUBRIC) == {"ann": {"q1_graph": 0.5}, "bob": {}}
+    assert read_manual(path, RUBRIC) == {"ann": {"q1_graph": 0.25}, "bob": {}}
 
 
 @pytest.mark.parametrize(
     "row, message",
     [
-        (["ann", "0.9"], "'0.9' is not a number from 0 to 0.5"),
+        (["ann", "0.9"], "'0.9' is not a number from 0 to 0.25"),
         (["ann", "-1"], "is not a number"),
         (["ann", "half"], "is not a number"),
         (["ann", "nan"], "is not a number"),
@@ -114,5 +114,5 @@ def test_manual_grades_merge_into_every_report(tmp_path):
     _write(out / "manual.csv", [["student", "q1_graph"], ["correct", "5"]])
     before = (out / "manual.csv").read_bytes()
     p = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
-    assert p.returncode == 2 and "'5' is not a number from 0 to 0.5" in p.stderr
+    assert p.returncode == 2 and "'5' is not a number from 0 to 0.25" in p.stderr
     assert (out / "manual.csv").read_bytes() == before

@@ -33,7 +33,7 @@ def test_grade_writes_pdfs_and_rerenders_only_what_changed(tmp_path):
     # A manual grade changes one student's PDF only.
     rows = list(csv.reader(open(out / "manual.csv")))
     row = next(r for r in rows if r[0] == "correct")
-    row[1] = "0.5"  # q1_graph
+    row[1] = "0.25"  # q1_graph
     with open(out / "manual.csv", "w", newline="") as f:
         csv.writer(f).writerows(rows)
     p = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)

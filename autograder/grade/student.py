@@ -2,8 +2,11 @@
 
 ``student.backward(x, y, W1, W2)`` looks like a call, but the function runs in
 the sandbox; what comes back has been read off the wire as plain numbers and is
-rebuilt here into tuples of float-valued base-class ndarrays (or
-:class:`~autograder.grade.checks.Unusable` markers). If the student's code
+rebuilt here into base-class ndarrays, :class:`~autograder.grade.checks.Seq` (a list or
+tuple that remembers which it was), :class:`~autograder.grade.checks.Text` (a bounded,
+normalised name, for the graph question only) or
+:class:`~autograder.grade.checks.Unusable` markers. ``student.fn(...)`` gives the value;
+``student.watch.fn(...)`` also the arguments as the function left them. If the student's code
 raised, timed out or crashed, the call raises :class:`StudentError` with a
 message written for the student. A sandbox that died is restarted (re-running
 the notebook) so the remaining functions can still be graded.
