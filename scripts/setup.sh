@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 VENV=.venv
 RUNTIME=${HW2_SANDBOX_RUNTIME:-/opt/hw2-autograder/runtime-$(cat requirements-sandbox.txt | sha256sum | cut -c1-12)}
-APT_PACKAGES=(bubblewrap python3 texlive-xetex texlive-fonts-recommended texlive-plain-generic pandoc poppler-utils)
+APT_PACKAGES=(bubblewrap python3 texlive-xetex texlive-fonts-recommended texlive-plain-generic pandoc poppler-utils librsvg2-bin)
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 # pip prints a warning for every index path this machine's pip.conf names but lacks;
