@@ -95,19 +95,6 @@ def md_text(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
 
 
-def md_verbatim(text: str) -> str:
-    """A multi-line string as literal markdown, line breaks kept (each line escaped)."""
-    lines = [md_text(line) for line in str(text).splitlines()]
-    out, para = [], []
-    for line in [*lines, ""]:
-        if line:
-            para.append(line)
-        elif para:
-            out.append("\\\n".join(para))  # a trailing backslash is a hard line break
-            para = []
-    return "\n\n".join(out)
-
-
 def _pts(x: float) -> str:
     return f"{x:g}"
 
