@@ -36,9 +36,12 @@ test-fast: setup
 	$(PY) -m pytest -n 2 --dist loadfile -m "not slow" --ignore=tests/unit tests
 
 # A student's own PDF export (no grading): make pdf NB=path/to/hw2.ipynb [PDF=out.pdf]
+# Runs without root: the PDF sandbox is then an unprivileged user namespace.
+# quote = the value as one shell word, whatever it holds (spaces, quotes, $)
+quote = '$(subst ','\'',$(1))'
 pdf: setup
-	@test -n "$(NB)" || { echo "usage: make pdf NB=path/to/notebook.ipynb [PDF=dest.pdf]" >&2; exit 2; }
-	$(PY) -m autograder.report.pdf $(NB) $(PDF)
+	@test -n $(call quote,$(NB)) || { echo "usage: make pdf NB=path/to/notebook.ipynb [PDF=dest.pdf]" >&2; exit 2; }
+	$(PY) -m autograder.report.pdf $(call quote,$(NB)) $(if $(PDF),$(call quote,$(PDF)))
 
 # The README's picture: page 1 of the graded PDF of the typical_mistakes example.
 docs: setup

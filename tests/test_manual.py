@@ -54,10 +54,10 @@ def test_rows_of_absent_students_are_kept_and_formula_ids_round_trip(tmp_path):
     # A student with no submission this run (a late one graded alone, a withdrawn one)
     # keeps the grades entered for them; an id like +A1 is written as '+A1 and read back.
     path = tmp_path / "manual.csv"
-    write_manual_template(path, RUBRIC, ["+A1"], {"zed": {"q1_graph": 0.5}, "+A1": {}})
+    write_manual_template(path, RUBRIC, ["+A1"], {"zed": {"q1_graph": 0.25}, "+A1": {}})
     rows = list(csv.reader(open(path)))
     assert [r[0] for r in rows[1:]] == ["'+A1", "zed"]
-    assert read_manual(path, RUBRIC) == {"+A1": {}, "zed": {"q1_graph": 0.5}}
+    assert read_manual(path, RUBRIC) == {"+A1": {}, "zed": {"q1_graph": 0.25}}
 
 
 def test_unknown_manual_column_is_refused(tmp_path):

@@ -1,7 +1,7 @@
 """Graded PDFs: the student's own notebook through nbconvert's LaTeX route, with the scores.
 
-The PDF is the notebook as submitted (markdown, code, the outputs the student
-produced) converted by nbconvert's LatexExporter, plus cells the grader inserts:
+The PDF is the notebook as submitted (markdown with its images, code, the outputs
+the student produced), plus cells the grader inserts:
 
 - a score page at the top: one table per question (Q1, Q2, Q3) with auto and
   manual points, the total and any grading failure;
@@ -9,10 +9,15 @@ produced) converted by nbconvert's LatexExporter, plus cells the grader inserts:
   checks (✓/✗, the feedback, the points).
 
 Inserted cells are markdown in which every student- or grader-supplied string
-is escaped, so pandoc turns it into plain LaTeX text: no template injection.
-xelatex runs in the sandbox of ``pdf_sandbox``. A notebook whose markdown or
-outputs break LaTeX is retried with safer renderings, so every submission gets
-a PDF; ``PdfOutcome.degraded`` says what was given up.
+is escaped (``md_text``), so pandoc turns it into plain LaTeX text.
+
+This module only orchestrates; it never parses the student's notebook. The bytes
+go to the PDF worker (``pdf_worker``, in the sandbox of ``pdf_sandbox``), which
+returns a .tex and checked images; xelatex compiles them in a second sandbox. When
+LaTeX fails, the cells its errors point at are shown as source and the rest keeps
+its math; failing that, safer renderings of the whole notebook, then the score
+page alone. Every step has a deadline, so every submission gets a PDF and
+``PdfOutcome.degraded`` says what was given up.
 
 CLI: ``python -m autograder.report.pdf NOTEBOOK DEST.pdf`` (a student export) and
 ``python -m autograder.report.pdf --example-page docs/graded-page.png``.
@@ -86,19 +91,6 @@ def md_text(text: str) -> str:
     """``text`` as literal markdown: pandoc turns it into escaped LaTeX text, never commands."""
     text = _CONTROL.sub("\ufffd", str(text))
     return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
-
-
-def md_verbatim(text: str) -> str:
-    """A multi-line string as literal markdown, line breaks kept (each line escaped)."""
-    lines = [md_text(line) for line in str(text).splitlines()]
-    out, para = [], []
-    for line in [*lines, ""]:
-        if line:
-            para.append(line)
-        elif para:
-            out.append("\\\n".join(para))  # a trailing backslash is a hard line break
-            para = []
-    return "\n\n".join(out)
 
 
 def _pts(x: float) -> str:

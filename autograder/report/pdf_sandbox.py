@@ -100,8 +100,11 @@ def sandbox_command(
     (host path, sandbox path) pairs bound read-only; ``env`` is the whole
     environment. /usr and the TeX and font trees are always there, read-only.
     """
+    # RLIMIT_NPROC counts every process of the real uid: only a slot uid is ours alone
+    # (an ordinary user's desktop runs more than 32); their sandbox has its pid namespace.
+    nproc = [] if uid is None else [f"--nproc={limits.processes}"]
     prlimit = [
-        "prlimit", f"--as={limits.memory_mb << 20}", f"--nproc={limits.processes}",
+        "prlimit", f"--as={limits.memory_mb << 20}", *nproc,
         f"--fsize={limits.file_bytes}", f"--nofile={limits.open_files}", "--core=0",
         f"--cpu={limits.cpu_seconds}", "--",
     ]  # fmt: skip
@@ -203,15 +206,25 @@ def _python() -> tuple[str, list[tuple[str, str]]]:
 
 
 def _site_dirs() -> list[str]:
+    """Where this process's nbconvert, nbformat, pygments and Pillow are installed.
+
+    Only those folders are bound (never sys.path as a whole: it holds the repo).
+    """
+    import nbconvert
+    import nbformat
+    import PIL
+    import pygments
+
     paths = sysconfig.get_paths()
-    return list(dict.fromkeys(str(Path(paths[k]).resolve()) for k in ("purelib", "platlib")))
+    dirs = [Path(paths[k]) for k in ("purelib", "platlib")]
+    dirs += [Path(m.__file__).resolve().parents[1] for m in (nbconvert, nbformat, PIL, pygments)]
+    return list(dict.fromkeys(str(d.resolve()) for d in dirs if d.is_dir()))
 
 
-def _jupyter_data() -> str:
-    """Where nbconvert's own templates are (``share/jupyter`` of this environment)."""
-    import nbconvert  # noqa: F401  (only to be sure it is installed here)
-
-    for base in (sys.prefix, sys.base_prefix, "/usr/local", "/usr"):
+def _jupyter_data(sites: list[str]) -> str:
+    """Where nbconvert's own templates are (``share/jupyter`` of its environment)."""
+    bases = [sys.prefix, sys.base_prefix, *(str(Path(s).parents[2]) for s in sites), "/usr"]
+    for base in bases:
         share = Path(base).resolve() / "share" / "jupyter"
         if (share / "nbconvert" / "templates" / "latex").is_dir():
             return str(share)
@@ -224,7 +237,7 @@ class PdfWorker:
     def __init__(self, uid: int | None) -> None:
         python, binds = _python()
         sites = _site_dirs()
-        share = _jupyter_data()
+        share = _jupyter_data(sites)
         for path in [*sites, share]:
             if not any(path.startswith(src) for src, _ in binds):
                 binds.append((path, path))

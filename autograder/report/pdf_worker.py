@@ -129,7 +129,7 @@ def clean(text: str) -> str:
 
 def bound_text(text: str, what: str = "output", max_chars: int = MAX_TEXT_CHARS) -> str:
     """At most MAX_TEXT_LINES lines of at most WRAP characters, with a note if cut."""
-    total, nlines = len(text), text.count("\n") + 1
+    total, nlines = len(text), text.count("\n") + (not text.endswith("\n"))
     text = clean(text[: max_chars * 2])
     wrapped: list[str] = []
     size = 0
