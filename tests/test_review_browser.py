@@ -155,8 +155,10 @@ def test_grade_one_answer_by_click_and_key_and_see_the_total_change(browser, ser
     tab.page.fill("#comment", "Right, but give the shapes.")
     tab.act(lambda: tab.page.click("#save"))
     assert tab.page.locator("#comment").input_value() == "Right, but give the shapes."
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    tab.page.screenshot(path=str(SCREENSHOT))
+    shot = tab.page.screenshot()  # the README's picture; `make docs` writes it to docs/
+    assert shot.startswith(b"\x89PNG") and len(shot) > 20_000
+    if os.environ.get("HW2_UPDATE_DOCS"):  # not on every run: the hostile suite hashes the repo
+        SCREENSHOT.write_bytes(shot)
     tab.page.keyboard.press("j")  # next student
     tab.page.wait_for_url(re.compile(r"/item/q1_backward/bob$"))
     after = tab.overview_row("ann")
