@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sqlite3
 
 import pytest
@@ -399,3 +400,14 @@ def test_review_command_line_errors(tmp_path, out, capsys):
     assert main(["review", str(out), "--export"]) == 2
     err = capsys.readouterr().err
     assert "line 2, q1_graph: 'lots'" in err and not (out / "grades.csv").exists()
+
+
+def test_rubric_texts_and_comments_are_escaped_in_the_page(client, store):
+    client.get("/?token=s3cret")
+    bad = '<img src=x onerror="window.pwned=1">"><script>window.pwned=1</script>'
+    rid = store.save_rubric_item("q2_gradient", None, 0.25, bad, None)
+    store.set_grade("q2_gradient", {"cy": 0}, [rid], bad)
+    page = client.get("/item/q2_gradient/cy").text
+    assert "<script>window" not in page and "<img src=x" not in page
+    assert not re.search(r"<[^<>]*onerror", page)  # only as escaped text
+    assert "&lt;script&gt;" in page  # shown as text, in the comment box and data attribute
