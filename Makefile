@@ -43,9 +43,11 @@ pdf: setup
 	@test -n $(call quote,$(NB)) || { echo "usage: make pdf NB=path/to/notebook.ipynb [PDF=dest.pdf]" >&2; exit 2; }
 	$(PY) -m autograder.report.pdf $(call quote,$(NB)) $(if $(PDF),$(call quote,$(PDF)))
 
-# The README's picture: page 1 of the graded PDF of the typical_mistakes example.
+# The README's pictures: page 1 of the graded PDF of the typical_mistakes example, and the
+# grading page of `make review` (taken by its browser test).
 docs: setup
 	$(PY) -m autograder.report.pdf --example-page docs/graded-page.png
+	HW2_UPDATE_DOCS=1 $(PY) -m pytest -q tests/test_review_browser.py -k grade_one_answer
 
 # Benchmarks against nbgrader and otter, side by side (bench/run_bench.py --help).
 BENCH_ARGS ?=

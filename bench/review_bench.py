@@ -131,8 +131,8 @@ def main() -> int:
     finally:
         proc.terminate()
         proc.wait()
-    db = work / "review.sqlite"
-    results["db_mb"] = round(db.stat().st_size / 2**20, 1)
+    db = [work / f"review.sqlite{suffix}" for suffix in ("", "-wal")]  # WAL: both hold data
+    results["db_mb"] = round(sum(p.stat().st_size for p in db if p.exists()) / 2**20, 1)
     Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
     return 0

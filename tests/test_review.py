@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sqlite3
 
 import pytest
@@ -399,3 +400,47 @@ def test_review_command_line_errors(tmp_path, out, capsys):
     assert main(["review", str(out), "--export"]) == 2
     err = capsys.readouterr().err
     assert "line 2, q1_graph: 'lots'" in err and not (out / "grades.csv").exists()
+
+
+def test_rubric_texts_and_comments_are_escaped_in_the_page(client, store):
+    client.get("/?token=s3cret")
+    bad = '<img src=x onerror="window.pwned=1">"><script>window.pwned=1</script>'
+    rid = store.save_rubric_item("q2_gradient", None, 0.25, bad, None)
+    store.set_grade("q2_gradient", {"cy": 0}, [rid], bad)
+    page = client.get("/item/q2_gradient/cy").text
+    from html.parser import HTMLParser
+
+    found: list[tuple[str, list]] = []
+
+    class Tags(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            found.append((tag, attrs))
+
+    Tags().feed(page)
+    assert not [a for _, attrs in found for a, _ in attrs if a.startswith("on")]
+    scripts = [dict(attrs) for tag, attrs in found if tag == "script"]
+    assert all(s.get("src", "").startswith("/") or s.get("type") == "application/json"
+               for s in scripts)  # fmt: skip
+    assert not [attrs for tag, attrs in found if tag == "img" and ("src", "x") in attrs]
+    assert "&lt;script&gt;" in page  # shown as text, in the comment box and data attribute
+
+
+def test_a_resubmitted_answer_is_graded_again(store, out):
+    from bench.review_class import notebook
+
+    rid = store.rubric_items("q2_gradient")[0]["id"]
+    store.set_grade("q2_gradient", {"ann": 0, "cy": 0}, [rid], "ok")
+    store.close()
+    path = out / "submissions" / "ann.ipynb"
+    path.write_text(json.dumps(notebook({"q2_gradient": "a new answer"})))
+    os.utime(path, ns=(1, 1))  # a different signature even within the same clock tick
+    again = Store(out, RUBRIC)
+    said: list[str] = []
+    again.load(log=said.append)
+    g = again.grade("ann", "q2_gradient")
+    assert not g.graded and g.applied == [rid] and g.comment == "ok"
+    assert again.grade("cy", "q2_gradient").graded  # unchanged notebook: still graded
+    assert "ann q2_gradient" in said[-1]
+    again.close()
+    rows = {r["student"]: r for r in csv.DictReader(open(out / "manual.csv"))}
+    assert rows["ann"]["q2_gradient"] == "" and rows["cy"]["q2_gradient"] == "0.25"

@@ -140,7 +140,9 @@ def score_page(result: SubmissionResult, rubric: Rubric, note: str = "") -> str:
         auto_col = _pts(got_auto) if any(i.kind == "auto" for i in items) else ""
         total = _pts(sum(i.points for i in items))
         lines += [f"| **Question {md_text(number)}** | {auto_col} | {manual_col} | {total} |", ""]
-    for item_id, notes in result.manual_notes.items():  # written feedback from `review`
+    if result.manual_notes:  # written feedback from `review`
+        lines += ["**Written answers: rubric items and comments**", ""]
+    for item_id, notes in result.manual_notes.items():
         lines += [f"**{md_text(item_id)}:** {md_text(_pts(result.manual.get(item_id, 0)))}", ""]
         lines += [f"- {md_text(t)}" for t in notes.get("rubric", [])]
         lines += [f"- Comment: {md_text(notes['comment'])}"] if notes.get("comment") else []

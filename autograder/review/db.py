@@ -136,6 +136,7 @@ class Store:
         self.path = out / DB_NAME
         self.csv_path = out / "manual.csv"
         self._lock = threading.RLock()
+        self.changed_answers: list[str] = []  # graded answers whose notebook changed since
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -205,16 +206,30 @@ class Store:
                     changed += 1
         if changed:
             log(f"read the written answers of {changed} notebooks")
-        self.reconcile_csv(log)
+        if self.changed_answers:
+            log(f"{len(self.changed_answers)} graded answers changed in a new notebook and are "
+                f"marked not graded (rubric items and comments kept): "
+                + ", ".join(self.changed_answers))  # fmt: skip
+        self.reconcile_csv(log)  # hand edits first, then the file reflects the store
+        self.export_csv()
 
     def _put_answer(self, db: sqlite3.Connection, student: str, item: str, ans: Answer) -> None:
         key = ans.group_key() if not ans.problem else "unanswered"
         old = db.execute(
-            "SELECT id FROM answers WHERE student=? AND item=?", (student, item)
+            "SELECT id, natural_group FROM answers WHERE student=? AND item=?", (student, item)
         ).fetchone()
         if old:
             db.execute("DELETE FROM attachments WHERE answer_id=?", (old["id"],))
             db.execute("DELETE FROM answers WHERE id=?", (old["id"],))
+            # A resubmitted answer is graded again; its rubric items and comment are kept.
+            changed = db.execute(
+                "UPDATE grades SET graded=0, override=NULL, version=version+1 "
+                "WHERE student=? AND item=? AND graded=1 AND ?",
+                (student, item, old["natural_group"] != key),
+            )
+            if changed.rowcount:
+                self._log(db, f"{student}'s answer to {item} changed: marked not graded")
+                self.changed_answers.append(f"{student} {item}")
         cur = db.execute(
             "INSERT INTO answers(student, item, source, problem, natural_group, grp, figure) "
             "VALUES (?,?,?,?,?,?,?)",

@@ -168,9 +168,7 @@ def create_app(store: Store, token: str, hosts: set[str] | None) -> Any:
         progress = store.progress()
         rows = store.overview()
         pdfs = {r["student"] for r in rows if (store.out / "pdf" / f"{r['student']}.pdf").exists()}
-        unanswered = {
-            i: len(store.group_members(i, "unanswered")) for i in items
-        }  # shown as a one-click "give 0" per item
+        unanswered = {i: store.group_members(i, "unanswered") for i in items}
         return templates.TemplateResponse(
             request,
             "overview.html",

@@ -31,17 +31,26 @@ function banner(text) {
   b.hidden = false;
 }
 
-async function post(url, data) {
+async function post(url, data, then) {
   const r = await fetch(url, {
     method: "POST", credentials: "same-origin",
     headers: {"Content-Type": "application/json"}, body: JSON.stringify(data),
   });
   let body = {};
   try { body = await r.json(); } catch (e) { body = {error: "HTTP " + r.status}; }
-  if (r.ok) { location.reload(); return; }
+  if (r.ok) {
+    window.reviewSaved = true;
+    if (then) location.assign(then); else location.reload();
+    return;
+  }
   if (r.status === 409) {
+    window.reviewSaved = true;  // reloading on purpose; the typed comment is kept as a draft
+    if (typeof data.comment === "string") {
+      sessionStorage.setItem("draft", JSON.stringify({path: location.pathname, comment: data.comment}));
+    }
     sessionStorage.setItem("banner", "Not saved: " + body.error +
-      ". The page now shows the current state; check it and try again.");
+      ". The page now shows the current state (your comment is still in the box, unsaved);" +
+      " check it and try again.");
     location.reload();
     return;
   }
@@ -54,8 +63,18 @@ function gradePage() {
   const st = JSON.parse(stateEl.textContent);
   const applied = new Set(st.applied);
   const comment = document.getElementById("comment");
-  const save = (ids, text) => post("/api/grade", {
+  const draft = JSON.parse(sessionStorage.getItem("draft") || "null");
+  sessionStorage.removeItem("draft");
+  if (draft && draft.path === location.pathname && draft.comment !== st.comment) {
+    comment.value = draft.comment;
+  }
+  const save = (ids, text, then) => post("/api/grade", {
     item: st.item, versions: st.versions, applied: [...ids], comment: text,
+  }, then);
+  // A comment typed but not saved is never dropped by moving on: see go() and beforeunload.
+  const dirty = () => comment.value !== st.comment;
+  window.addEventListener("beforeunload", (ev) => {
+    if (dirty() && !window.reviewSaved) { ev.preventDefault(); ev.returnValue = ""; }
   });
   const toggle = (id) => {
     const ids = new Set(applied);
@@ -101,7 +120,11 @@ function gradePage() {
 
   const go = (id) => {
     const b = document.getElementById(id);
-    if (b && b.dataset.to) location.assign("/item/" + encodeURIComponent(st.item) + "/" + encodeURIComponent(b.dataset.to));
+    if (!b || !b.dataset.to) return;
+    const url = "/item/" + encodeURIComponent(st.item) + "/" + encodeURIComponent(b.dataset.to);
+    if (!dirty()) location.assign(url);
+    else if (st.graded) save(applied, comment.value, url);  // keep the new comment, then go
+    else banner("The comment is not saved: save the grade (Ctrl+Enter) or clear the comment.");
   };
   for (const id of ["prev", "next", "next-ungraded"]) {
     document.getElementById(id).addEventListener("click", () => go(id));
