@@ -359,3 +359,21 @@ def test_run_confined_gives_the_tool_its_work_folder_only(tmp_path, level):
     if level is Level.FULL:  # at the uid level the grading command protects the repo
         assert "No such file" in (work / "repo.txt").read_text()
     shutil.rmtree(work)
+
+
+def test_cgroups_caps_and_stale_ones_are_removed():
+    """The cgroup holds the limits; one left by a killed grading process is swept next time."""
+    stale = isolation.make_cgroup("hw2-99999999-0-1", LIM)  # pid 99999999 never exists
+    if stale is None:
+        pytest.skip("no cgroup can be made here (the fallback caps are tested above)")
+    fresh = isolation.make_cgroup(f"hw2-{os.getpid()}-0-2", LIM)
+    try:
+        assert fresh is not None
+        assert not any(d.exists() for d in stale.dirs)
+        limits = {p.name: p.read_text().strip() for d in fresh.dirs for p in d.iterdir()
+                  if p.name in ("memory.max", "memory.limit_in_bytes", "pids.max")}  # fmt: skip
+        assert limits.get("memory.max", limits.get("memory.limit_in_bytes")) == str(1024 << 20)
+        assert limits["pids.max"] == "16"
+    finally:
+        fresh.remove()
+    assert not any(d.exists() for d in fresh.dirs)

@@ -111,8 +111,10 @@ def base_dir() -> Path:
     folder. A folder of that name owned by someone else is refused, never used.
     """
     uid = os.geteuid()
-    if uid == 0:
+    if uid == 0 and (ROOT_BASE.is_dir() or os.access(ROOT_BASE.parent, os.W_OK)):
         path = ROOT_BASE
+    elif uid == 0:  # a container without a writable /run
+        path = Path("/tmp/hw2-autograder-0")
     elif (xdg := os.environ.get("XDG_RUNTIME_DIR")) and Path(xdg).is_dir():
         path = Path(xdg) / "hw2-autograder"
     else:
@@ -332,6 +334,16 @@ def _own_cgroup(controller: str) -> tuple[Path, bool] | None:
     return None
 
 
+def _remove_stale(parent: Path) -> None:
+    """Remove the empty cgroups a killed grading process left (hw2-<its pid>-…)."""
+    with contextlib.suppress(OSError):
+        for entry in parent.iterdir():
+            pid = entry.name.split("-")[1] if entry.name.startswith("hw2-") else ""
+            if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                with contextlib.suppress(OSError):
+                    entry.rmdir()
+
+
 def make_cgroup(name: str, limits: ProcLimits) -> Cgroup | None:
     """A fresh cgroup with the memory and process caps, or None where none can be made.
 
@@ -352,6 +364,7 @@ def make_cgroup(name: str, limits: ProcLimits) -> Cgroup | None:
             sub = parent / "cgroup.subtree_control"
             if "memory" not in sub.read_text() or "pids" not in sub.read_text():
                 sub.write_text("+memory +pids")  # fails where our cgroup holds processes
+            _remove_stale(parent)
             d = parent / name
             d.mkdir()
             made.append(d)
@@ -364,6 +377,7 @@ def make_cgroup(name: str, limits: ProcLimits) -> Cgroup | None:
                 (mem[0], {"memory.limit_in_bytes": memory_bytes}),
                 (pids[0], {"pids.max": limits.processes}),
             ):
+                _remove_stale(base)
                 d = base / name
                 d.mkdir()
                 made.append(d)
