@@ -98,6 +98,10 @@ class ProcLimits:
     tmp_mb: int = 256
     cpu_seconds: int = 185
     nofile: int = 256
+    # Without a cgroup: how many processes the command may run at once. Each gets an equal
+    # share of memory_mb (less the tmpfs sizes) as its address space, so the total holds.
+    # Student code: 1, its own process. A tool that starts helpers (pandoc) needs more.
+    fallback_processes: int = 1
 
 
 # -- where this user keeps locks and scratch -------------------------------------------
@@ -423,18 +427,20 @@ def _address_space_mb(conf: Confinement) -> int:
     lim = conf.limits
     if conf.cgroup is not None or not conf.level.isolated:
         return lim.memory_mb
-    return max(lim.memory_mb - lim.tmp_mb - SHM_MB, 64)  # one process + its files ≤ memory_mb
+    # processes × address space + files ≤ memory_mb
+    return max((lim.memory_mb - lim.tmp_mb - SHM_MB) // lim.fallback_processes, 64)
 
 
 def _processes(conf: Confinement) -> int:
-    """RLIMIT_NPROC: the cap itself with a cgroup; without one, no process of its own.
+    """RLIMIT_NPROC: the cap itself with a cgroup; without one, ``fallback_processes``.
 
-    Inside bwrap the count is per user namespace: bwrap's pid 1 and the command (2).
-    At the uid level it counts the slot uid's processes: the command alone (1).
+    Inside bwrap the count is per user namespace and has bwrap's pid 1 in it (+1).
+    At the uid level it counts the slot uid's processes: the command's alone.
     """
     if conf.cgroup is not None:
         return conf.limits.processes
-    return 2 if conf.level in (Level.FULL, Level.ROOTLESS) else 1
+    n = conf.limits.fallback_processes
+    return n + 1 if conf.level in (Level.FULL, Level.ROOTLESS) else n
 
 
 def inner_path(conf: Confinement, workdir: Path) -> str:
@@ -598,6 +604,18 @@ def prepare_workdir(conf: Confinement, workdir: Path) -> None:
     os.chmod(workdir, 0o700)
 
 
+def shared_tree(sources: Mapping[str, Path]) -> Path:
+    """A root-owned, world-readable copy of files and folders (name → source), for the uid
+    level, where a tool cannot see the (protected) repo: e.g. the PDF worker and templates."""
+    files: dict[str, bytes] = {}
+    for name, src in sources.items():
+        paths = [src] if src.is_file() else sorted(p for p in src.rglob("*") if p.is_file())
+        for path in paths:
+            rel = name if path == src else f"{name}/{path.relative_to(src).as_posix()}"
+            files[rel] = path.read_bytes()
+    return shared_copy(files)
+
+
 def shared_copy(files: Mapping[str, bytes]) -> Path:
     """A root-owned, world-readable folder holding ``files`` (the worker at the uid level)."""
     import hashlib
@@ -609,6 +627,7 @@ def shared_copy(files: Mapping[str, bytes]) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         os.mkdir(tmp, 0o755)
         for name, data in files.items():
+            (tmp / name).parent.mkdir(mode=0o755, parents=True, exist_ok=True)
             (tmp / name).write_bytes(data)
             os.chmod(tmp / name, 0o644)
         try:
