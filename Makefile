@@ -7,7 +7,7 @@ SUBMISSIONS ?= examples/submissions
 OUT ?= out
 GRADE_ARGS ?=
 
-.PHONY: all setup release grade review test test-fast lint format clean nbgrader-course otter gradescope pdf docs bench bench-ci
+.PHONY: all setup release grade review test test-fast lint format clean nbgrader-course otter gradescope pdf docs bench bench-ci bench-isolation
 
 all: grade
 
@@ -54,6 +54,10 @@ BENCH_ARGS ?=
 bench: setup
 	$(PY) bench/run_bench.py $(BENCH_ARGS)
 	$(PY) bench/review_bench.py
+
+# Grading time per submission at each isolation level against the full level (as root).
+bench-isolation: setup
+	$(PY) bench/isolation_bench.py $(BENCH_ARGS)
 
 # The small version CI runs so the script cannot rot (about 2 minutes).
 bench-ci: setup

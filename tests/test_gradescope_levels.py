@@ -127,3 +127,19 @@ def test_several_or_no_notebooks_get_a_clear_message(image):
     assert data["score"] == 4.0 and "ignored" in data["output"]
     data, _ = _run(root, env, {"notes.txt": b"hello"})
     assert data["score"] == 0 and "no Jupyter notebook" in data["output"]
+
+
+@pytest.mark.slow
+def test_when_no_level_is_possible_the_student_gets_one_sentence(image, tmp_path):
+    """No setpriv in the container (so not even the uid level): a sentence, the reason logged."""
+    root, env = image
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("bwrap", "prlimit", "env", "bash"):
+        os.symlink(shutil.which(tool), bin_dir / tool)
+    data, log = _run(root, {**env, "PATH": str(bin_dir)},
+                     {"hw2.ipynb": (EXAMPLES / "correct.ipynb").read_bytes()})  # fmt: skip
+    assert data["score"] == 0
+    sentence = "the autograder could not run; please tell your instructor."
+    assert data["output"] == f"Not graded: {sentence}"
+    assert "`setpriv` is not installed" in log and "apt-get install" in log

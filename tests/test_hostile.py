@@ -174,14 +174,16 @@ class MemorySampler:
             g["anon"] += _pss_anon(pid)
             g["pids"].append(pid)
         for key, g in groups.items():
-            files = 0
-            if ns_mounts := [f"/proc/{pid}/root" for pid in g["pids"][:1]]:
+            files, seen = 0, set()
+            for pid in g["pids"]:  # the outer bwrap sees the host's /tmp; the others, theirs
                 for mount in ("tmp", "dev/shm"):
                     try:
-                        st = os.statvfs(f"{ns_mounts[0]}/{mount}")
+                        path = f"/proc/{pid}/root/{mount}"
+                        dev, st = os.stat(path).st_dev, os.statvfs(path)
                     except OSError:
                         continue
-                    if st.f_blocks * st.f_frsize <= 1 << 30:  # the sandbox's own, sized tmpfs
+                    if dev not in seen and st.f_blocks * st.f_frsize <= 1 << 30:  # sized: ours
+                        seen.add(dev)
                         files += (st.f_blocks - st.f_bfree) * st.f_frsize
             if not self.user:
                 files += _files_of(g["uid"])

@@ -347,7 +347,7 @@ def test_run_confined_gives_the_tool_its_work_folder_only(tmp_path, level):
         script = ("cat in.tex > out.txt; id -u > uid.txt; pwd > pwd.txt; "
                   f"ls {REPO} > repo.txt 2>&1; sleep 60 & sleep 60")  # fmt: skip
         code = isolation.run_confined(["/bin/sh", "-c", script], slot=slot, limits=LIM,
-                                      env={"PATH": "/usr/bin:/bin"}, timeout=3, workdir=work,
+                                      env={"PATH": "/usr/bin:/bin"}, timeout=10, workdir=work,
                                       level=level)  # fmt: skip
         assert code == -1  # timed out: the sleeps
         assert isolation._processes_of(isolation.slot_uid(slot))[0] == []  # nothing survives
@@ -359,3 +359,39 @@ def test_run_confined_gives_the_tool_its_work_folder_only(tmp_path, level):
     if level is Level.FULL:  # at the uid level the grading command protects the repo
         assert "No such file" in (work / "repo.txt").read_text()
     shutil.rmtree(work)
+
+
+def test_cgroups_caps_and_stale_ones_are_removed():
+    """The cgroup holds the limits; one left by a killed grading process is swept next time."""
+    stale = isolation.make_cgroup("hw2-99999999-0-1", LIM)  # pid 99999999 never exists
+    if stale is None:
+        pytest.skip("no cgroup can be made here (the fallback caps are tested above)")
+    fresh = isolation.make_cgroup(f"hw2-{os.getpid()}-0-2", LIM)
+    try:
+        assert fresh is not None
+        assert not any(d.exists() for d in stale.dirs)
+        limits = {p.name: p.read_text().strip() for d in fresh.dirs for p in d.iterdir()
+                  if p.name in ("memory.max", "memory.limit_in_bytes", "pids.max")}  # fmt: skip
+        assert limits.get("memory.max", limits.get("memory.limit_in_bytes")) == str(1024 << 20)
+        assert limits["pids.max"] == "16"
+    finally:
+        fresh.remove()
+    assert not any(d.exists() for d in fresh.dirs)
+
+
+def test_a_tool_with_helpers_gets_a_share_of_the_budget_each_without_a_cgroup():
+    lim = ProcLimits(memory_mb=2048, tmp_mb=64, fallback_processes=4)
+    cmd = isolation.command(Confinement(Level.ROOTLESS, 0, lim), ARGV, env={})
+    assert f"--as={((2048 - 64 - isolation.SHM_MB) // 4) << 20}" in cmd
+    assert cmd[-6:-4] == ["prlimit", "--nproc=5"]  # four, plus bwrap's pid 1
+
+
+def test_shared_tree_is_readable_by_every_uid(tmp_path):
+    (tmp_path / "latex" / "sub").mkdir(parents=True)
+    (tmp_path / "latex" / "sub" / "a.tex.j2").write_text("x")
+    (tmp_path / "w.py").write_text("y")
+    folder = isolation.shared_tree({"latex": tmp_path / "latex", "w.py": tmp_path / "w.py"})
+    assert (folder / "latex" / "sub" / "a.tex.j2").read_text() == "x"
+    assert (folder / "w.py").read_text() == "y"
+    for path in [folder, *folder.rglob("*")]:
+        assert isolation.readable_by_others(path) or os.geteuid() != 0, path

@@ -98,6 +98,10 @@ class ProcLimits:
     tmp_mb: int = 256
     cpu_seconds: int = 185
     nofile: int = 256
+    # Without a cgroup: how many processes the command may run at once. Each gets an equal
+    # share of memory_mb (less the tmpfs sizes) as its address space, so the total holds.
+    # Student code: 1, its own process. A tool that starts helpers (pandoc) needs more.
+    fallback_processes: int = 1
 
 
 # -- where this user keeps locks and scratch -------------------------------------------
@@ -111,8 +115,10 @@ def base_dir() -> Path:
     folder. A folder of that name owned by someone else is refused, never used.
     """
     uid = os.geteuid()
-    if uid == 0:
+    if uid == 0 and (ROOT_BASE.is_dir() or os.access(ROOT_BASE.parent, os.W_OK)):
         path = ROOT_BASE
+    elif uid == 0:  # a container without a writable /run
+        path = Path("/tmp/hw2-autograder-0")
     elif (xdg := os.environ.get("XDG_RUNTIME_DIR")) and Path(xdg).is_dir():
         path = Path(xdg) / "hw2-autograder"
     else:
@@ -332,6 +338,16 @@ def _own_cgroup(controller: str) -> tuple[Path, bool] | None:
     return None
 
 
+def _remove_stale(parent: Path) -> None:
+    """Remove the empty cgroups a killed grading process left (hw2-<its pid>-…)."""
+    with contextlib.suppress(OSError):
+        for entry in parent.iterdir():
+            pid = entry.name.split("-")[1] if entry.name.startswith("hw2-") else ""
+            if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                with contextlib.suppress(OSError):
+                    entry.rmdir()
+
+
 def make_cgroup(name: str, limits: ProcLimits) -> Cgroup | None:
     """A fresh cgroup with the memory and process caps, or None where none can be made.
 
@@ -352,6 +368,7 @@ def make_cgroup(name: str, limits: ProcLimits) -> Cgroup | None:
             sub = parent / "cgroup.subtree_control"
             if "memory" not in sub.read_text() or "pids" not in sub.read_text():
                 sub.write_text("+memory +pids")  # fails where our cgroup holds processes
+            _remove_stale(parent)
             d = parent / name
             d.mkdir()
             made.append(d)
@@ -364,6 +381,7 @@ def make_cgroup(name: str, limits: ProcLimits) -> Cgroup | None:
                 (mem[0], {"memory.limit_in_bytes": memory_bytes}),
                 (pids[0], {"pids.max": limits.processes}),
             ):
+                _remove_stale(base)
                 d = base / name
                 d.mkdir()
                 made.append(d)
@@ -409,18 +427,20 @@ def _address_space_mb(conf: Confinement) -> int:
     lim = conf.limits
     if conf.cgroup is not None or not conf.level.isolated:
         return lim.memory_mb
-    return max(lim.memory_mb - lim.tmp_mb - SHM_MB, 64)  # one process + its files ≤ memory_mb
+    # processes × address space + files ≤ memory_mb
+    return max((lim.memory_mb - lim.tmp_mb - SHM_MB) // lim.fallback_processes, 64)
 
 
 def _processes(conf: Confinement) -> int:
-    """RLIMIT_NPROC: the cap itself with a cgroup; without one, no process of its own.
+    """RLIMIT_NPROC: the cap itself with a cgroup; without one, ``fallback_processes``.
 
-    Inside bwrap the count is per user namespace: bwrap's pid 1 and the command (2).
-    At the uid level it counts the slot uid's processes: the command alone (1).
+    Inside bwrap the count is per user namespace and has bwrap's pid 1 in it (+1).
+    At the uid level it counts the slot uid's processes: the command's alone.
     """
     if conf.cgroup is not None:
         return conf.limits.processes
-    return 2 if conf.level in (Level.FULL, Level.ROOTLESS) else 1
+    n = conf.limits.fallback_processes
+    return n + 1 if conf.level in (Level.FULL, Level.ROOTLESS) else n
 
 
 def inner_path(conf: Confinement, workdir: Path) -> str:
@@ -584,6 +604,18 @@ def prepare_workdir(conf: Confinement, workdir: Path) -> None:
     os.chmod(workdir, 0o700)
 
 
+def shared_tree(sources: Mapping[str, Path]) -> Path:
+    """A root-owned, world-readable copy of files and folders (name → source), for the uid
+    level, where a tool cannot see the (protected) repo: e.g. the PDF worker and templates."""
+    files: dict[str, bytes] = {}
+    for name, src in sources.items():
+        paths = [src] if src.is_file() else sorted(p for p in src.rglob("*") if p.is_file())
+        for path in paths:
+            rel = name if path == src else f"{name}/{path.relative_to(src).as_posix()}"
+            files[rel] = path.read_bytes()
+    return shared_copy(files)
+
+
 def shared_copy(files: Mapping[str, bytes]) -> Path:
     """A root-owned, world-readable folder holding ``files`` (the worker at the uid level)."""
     import hashlib
@@ -595,6 +627,7 @@ def shared_copy(files: Mapping[str, bytes]) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         os.mkdir(tmp, 0o755)
         for name, data in files.items():
+            (tmp / name).parent.mkdir(mode=0o755, parents=True, exist_ok=True)
             (tmp / name).write_bytes(data)
             os.chmod(tmp / name, 0o644)
         try:
