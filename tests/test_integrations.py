@@ -600,3 +600,9 @@ def test_adding_a_hidden_check_is_one_function(tmp_path: Path):
         assert grade.score == pytest.approx(points - share)
         assert "✗ gd_step: the caller's w is left unchanged" in comment.comment
         assert NEW_FEEDBACK in comment.comment
+
+
+def test_nbgrader_import_without_a_gradebook_is_a_clear_error(tmp_path: Path, capsys):
+    assert nbgrader_course.main([str(tmp_path), "--import-grades", str(tmp_path / "out")]) == 2
+    assert "run `nbgrader autograde` first" in capsys.readouterr().err
+    assert not (tmp_path / "gradebook.db").exists()

@@ -6,6 +6,9 @@ Each module writes a ready-to-use folder (or zip) from the single source,
     python -m autograder.integrations.nbgrader_course DEST   # an nbgrader course folder
     python -m autograder.integrations.otter_assign DEST      # an otter-assign master notebook
     python -m autograder.integrations.gradescope OUT_DIR     # OUT_DIR/autograder.zip
+
+The hidden graders stay the single source: the otter export replays them
+(``otter_replay``) and the nbgrader course imports their results into its gradebook.
 """
 
 from __future__ import annotations

@@ -124,8 +124,11 @@ def import_grades(course: Path, out: Path) -> dict[str, str]:
 
     rubric = load_rubric()
     name = rubric.assignment
+    db = Path(course).resolve() / "gradebook.db"
+    if not db.is_file():  # nbgrader would create an empty one
+        raise FileNotFoundError(f"{db} does not exist: run `nbgrader autograde` first")
     done: dict[str, str] = {}
-    with Gradebook(f"sqlite:///{Path(course).resolve() / 'gradebook.db'}") as gb:
+    with Gradebook(f"sqlite:///{db}") as gb:
         for sub in gb.assignment_submissions(name):
             student = sub.student.id
             try:
@@ -178,7 +181,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.import_grades:
-        done = import_grades(Path(args.dest), Path(args.import_grades))
+        try:
+            done = import_grades(Path(args.dest), Path(args.import_grades))
+        except FileNotFoundError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        if not done:
+            print("error: the gradebook has no submissions of this assignment", file=sys.stderr)
         for student, what in sorted(done.items()):
             print(f"{student!r}: {what}")  # ids are folder names: never raw to a terminal
         return 0 if done and all(w == "imported" for w in done.values()) else 1
