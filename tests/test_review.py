@@ -444,3 +444,28 @@ def test_a_resubmitted_answer_is_graded_again(store, out):
     again.close()
     rows = {r["student"]: r for r in csv.DictReader(open(out / "manual.csv"))}
     assert rows["ann"]["q2_gradient"] == "" and rows["cy"]["q2_gradient"] == "0.25"
+
+
+def test_grade_reads_review_feedback_without_the_web_libraries(store, out):
+    """`grade` runs where only the grader's needs are installed (e.g. a Gradescope image)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    rid = store.rubric_items("q2_gradient")[0]["id"]
+    store.set_grade("q2_gradient", {"cy": 0}, [rid], "fine")
+    code = (
+        "import sys\n"
+        "for m in ('nh3', 'markdown_it', 'mdit_py_plugins', 'starlette', 'uvicorn'):\n"
+        "    sys.modules[m] = None  # importing any of them now fails\n"
+        "import autograder.pipeline\n"
+        "from pathlib import Path\n"
+        "from autograder.review.db import read_feedback\n"
+        "from autograder.rubric import load_rubric\n"
+        f"out = Path({str(out)!r})\n"
+        "notes = read_feedback(out, load_rubric(), {'cy': {'q2_gradient': 0.25}})\n"
+        "print(notes['cy']['q2_gradient']['comment'])\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert run.returncode == 0 and run.stdout.strip() == "fine", run.stderr

@@ -31,12 +31,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autograder.grade.outcome import SubmissionResult
 from autograder.report.manual import ManualGradesError, read_manual, write_manual_template
-from autograder.review.render import Answer, model_answers, read_answers
 from autograder.rubric import Item, Rubric
+
+if TYPE_CHECKING:
+    from autograder.review.render import Answer
 
 DB_NAME = "review.sqlite"
 SCHEMA = """
@@ -165,6 +167,9 @@ class Store:
     def load(self, log: Any = print) -> None:
         """Read OUT/.state and the notebooks (only those changed since the last start),
         seed the rubric items from the instructor notebook, then reconcile manual.csv."""
+        # Imported here: `grade` reads feedback through this module without the web libraries.
+        from autograder.review.render import model_answers, read_answers
+
         results = load_results(self.out)
         if not results:
             raise Refused(f"{self.out}: no graded submissions (run `make grade` first)")
