@@ -207,8 +207,8 @@ def discover(args: list[Path], assignment: str = "hw2") -> list[Submission]:
         for e in entries:
             if e.name.endswith(".ipynb") or e.name in _TOOL_DIRS:
                 continue
-            if e.is_symlink() and not Path(e.name).suffix:
-                # Perhaps an nbgrader student folder: never followed, but not dropped.
+            if e.is_symlink() and e.is_dir():  # stat only: nothing is opened
+                # A link to a folder, perhaps an nbgrader student's: never followed, not dropped.
                 found.append(Submission(student_id(e.name), Path(e.path), arg, LINK_PROBLEM))
             elif e.is_dir(follow_symlinks=False):
                 sub = _nbgrader_student(arg, Path(e.path), assignment)
