@@ -46,6 +46,6 @@ def test_unsafe_mode_grades_and_says_so(tmp_path, path_without_bwrap):
     assert p.returncode == 0, p.stderr
     assert "not isolated" in p.stderr
     row = next(csv.DictReader(open(out / "grades.csv")))
-    assert row["auto_total"] == "4" and row["note"].startswith("UNSAFE")
+    assert row["auto_total"] == "4.25" and row["note"].startswith("UNSAFE")
     data = json.loads((out / "results" / "correct.json").read_text())
     assert "not isolated" in data["output"] and data["extra_data"]["unsafe"] is True
