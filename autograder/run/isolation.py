@@ -59,6 +59,8 @@ SHM_MB = 16  # the sandbox's /dev/shm
 # Where the per-slot uid can write at the uid level (no mount namespace there): cleaned after.
 WORLD_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/dev/mqueue")
 INNER_WORKDIR = "/work"
+# How bwrap says user namespaces are denied (seccomp, sysctl, AppArmor).
+NAMESPACE_DENIED = ("namespace", "Operation not permitted", "Permission denied", "uid map")
 
 
 class SandboxUnavailable(Exception):
@@ -259,6 +261,9 @@ def _probe(runtime: Path) -> Level:
                 "user.max_user_namespaces=15000; on Ubuntu 24.04 also "
                 "kernel.apparmor_restrict_unprivileged_userns=0), or run the command with sudo"
             )
+        if not any(m in probe.stderr for m in NAMESPACE_DENIED):
+            # Not a container's denial: a weaker level would hide a broken set-up.
+            raise SandboxUnavailable(f"bubblewrap failed here ({why[0]}); rerun `make setup`")
         conf = Confinement(Level.UID, slot, ProcLimits(), cgroup=None)
         probe = subprocess.run(
             command(conf, [str(runtime / "bin" / "python"), "-c", "pass"], env={}),
