@@ -48,6 +48,11 @@ class Rubric:
     def max_points(self) -> float:
         return sum(i.points for i in self.items)
 
+    @property
+    def auto_points(self) -> float:
+        """The autograded part's maximum (the Gradescope autograder's score)."""
+        return sum(i.points for i in self.auto)
+
     def item(self, item_id: str) -> Item:
         for i in self.items:
             if i.id == item_id:

@@ -19,11 +19,14 @@ from pathlib import Path
 import pytest
 
 from autograder.integrations import gradescope
+from autograder.rubric import load_rubric
 from tests import levels
 from tests.conftest import REPO
 from tests.hostile import Case
 from tests.hostile.fork_spray import CASE as FORK_SPRAY
 from tests.hostile.steal_files import CASE as STEAL_FILES
+
+AUTO_MAX = load_rubric().auto_points  # a correct notebook's autograded score
 
 EXAMPLES = REPO / "examples" / "submissions"
 AWKWARD = ["my hw2 (final).ipynb", "it's \"done\".ipynb", "$(touch pwned).ipynb",
@@ -110,7 +113,7 @@ def test_awkward_upload_names_are_graded_safely(image, upload, tmp_path):
     root, env = image
     before = set(Path.cwd().iterdir()), set(root.iterdir())
     data, _ = _run(root, env, {upload: (EXAMPLES / "correct.ipynb").read_bytes()})
-    assert data["score"] == 4.0, data["output"]
+    assert data["score"] == AUTO_MAX, data["output"]
     assert not (root / "pwned").exists() and not Path("pwned").exists()
     assert (set(Path.cwd().iterdir()), set(root.iterdir())) == before
 
@@ -124,7 +127,7 @@ def test_several_or_no_notebooks_get_a_clear_message(image):
     assert "several notebooks" in data["output"] and "upload only hw2.ipynb" in data["output"]
     assert "\x1b" not in data["output"]  # the name is shown escaped
     data, _ = _run(root, env, {"hw2.ipynb": nb, "old.ipynb": nb})
-    assert data["score"] == 4.0 and "ignored" in data["output"]
+    assert data["score"] == AUTO_MAX and "ignored" in data["output"]
     data, _ = _run(root, env, {"notes.txt": b"hello"})
     assert data["score"] == 0 and "no Jupyter notebook" in data["output"]
 

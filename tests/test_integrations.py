@@ -39,9 +39,12 @@ from autograder.integrations import (
     otter_replay,
     venv_env,
 )
+from autograder.rubric import load_rubric
 
 sys.path.insert(0, str(REPO / "examples"))
 from build_examples import TYPICAL_MISTAKES, solutions
+
+AUTO_MAX = load_rubric().auto_points  # a correct notebook's autograded score
 
 EXAMPLES = REPO / "examples" / "submissions"
 AUTO_SOURCES = {k: v for k, v in solutions().items() if k in FUNCTIONS}
@@ -185,7 +188,7 @@ def test_nbgrader_gradebook_holds_our_hidden_scores(nbgrader_course_dir: Path, t
         q3 = sum(grades[fn][0] for fn in FUNCTIONS)
         assert q3 == pytest.approx(auto_total[s]) == pytest.approx(after[s]["score"])
     assert all(after["correct"]["grades"][m][2] for m in MANUAL)
-    assert auto_total["correct"] == 4 and auto_total["stub"] == 0
+    assert auto_total["correct"] == AUTO_MAX and auto_total["stub"] == 0
     assert 0 < auto_total["typical_mistakes"] < 4
     backward = after["typical_mistakes"]["comments"]["backward"]
     assert "✗ backward" in backward and "factor 2" in backward
@@ -478,7 +481,7 @@ def test_gradescope_autograder_runs_our_sandboxed_grader(tmp_path: Path):
             ln in out for out in outputs for ln in code_lines if len(ln) > 25 and "(" in ln
         )
         scores[name] = data
-    assert scores["correct"]["score"] == 4.0
+    assert scores["correct"]["score"] == AUTO_MAX
     assert all(t["visibility"] == "after_published" for t in scores["correct"]["tests"])
     assert scores["typical_mistakes"]["score"] == pytest.approx(2.6875)
     failed = [t for t in scores["typical_mistakes"]["tests"] if t["status"] == "failed"]

@@ -18,10 +18,13 @@ from pathlib import Path
 
 import pytest
 
+from autograder.rubric import load_rubric
 from autograder.run import isolation
 from autograder.run.isolation import Confinement, Level, ProcLimits
 from tests import levels
 from tests.conftest import REPO
+
+AUTO_MAX = load_rubric().auto_points  # a correct notebook's autograded score
 
 EXAMPLES = REPO / "examples" / "submissions"
 LIM = ProcLimits(memory_mb=1024, processes=16, file_mb=8, tmp_mb=100, cpu_seconds=30)
@@ -220,7 +223,7 @@ def test_an_ordinary_user_grades(mode):
         assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
         rows = {r["student"]: r for r in csv.DictReader(open(out / "grades.csv"))}
         assert {r["status"] for r in rows.values()} == {"graded"}
-        assert rows["correct"]["auto_total"] == "4"
+        assert float(rows["correct"]["auto_total"]) == AUTO_MAX
         assert rows["typical_mistakes"]["auto_total"] == "2.6875"
         level = "none" if mode == "unsafe" else "rootless"
         assert {r["isolation"] for r in rows.values()} == {level}
@@ -301,7 +304,7 @@ def test_a_pdf_the_environment_could_not_make_fails_the_command(tmp_path):
     assert p.returncode == 1, p.stdout[-1500:] + p.stderr[-1500:]
     assert "PDF(s) could not be made" in p.stderr.strip().splitlines()[-1]
     row = next(csv.DictReader(open(tmp_path / "out" / "grades.csv")))
-    assert row["auto_total"] == "4"  # the gradebook is complete all the same
+    assert float(row["auto_total"]) == AUTO_MAX  # the gradebook is complete all the same
 
 
 # -- set-up --------------------------------------------------------------------------------------
