@@ -47,6 +47,7 @@ from autograder.report.pdf_sandbox import (
     run_xelatex,
 )
 from autograder.rubric import Rubric
+from autograder.run.sandbox import SandboxUnavailable
 
 TOOLS = (  # (program, Debian package), in the order they are needed
     ("pandoc", "pandoc"),
@@ -250,7 +251,11 @@ def _render(
     PDF is the score page alone and its reason says why.
     """
     t0 = time.monotonic()
-    fmt = format_dir(lane)
+    try:
+        fmt = format_dir(lane)
+    except WorkerFailed as exc:
+        reason = f"the PDF sandbox could not start: {exc}"
+        return PdfOutcome(student, None, False, "", reason, time.monotonic() - t0)
     request = {"op": "render", "title": title, "feedback": feedback, "labels": labels}
     failure = why or "no notebook to render"
     if raw is not None:
@@ -350,7 +355,11 @@ def export_pdf(notebook: Path, dest: Path) -> PdfOutcome:
     if raw is None:
         return PdfOutcome(student, None, False, "", f"{notebook}: {why}", 0.0)
     with _lane_lock:
-        outcome = _render(_shared_lane(), student=student, title=notebook.stem,
+        try:
+            lane = _shared_lane()
+        except SandboxUnavailable as exc:
+            return PdfOutcome(student, None, False, "", f"no PDF sandbox: {exc}", 0.0)
+        outcome = _render(lane, student=student, title=notebook.stem,
                           head=lambda _note: [], feedback={}, labels={}, raw=raw, why="",
                           dest=dest, score_page_fallback=False)  # fmt: skip
     if not outcome.produced:
@@ -384,7 +393,11 @@ def render_graded_pdf(
         return PdfOutcome(result.student, None, False, "", "cannot make PDFs: not installed: "
                           + ", ".join(missing), 0.0)  # fmt: skip
     with _lane_lock:
-        return _graded(_shared_lane(), result, rubric, notebook, dest)
+        try:
+            lane = _shared_lane()
+        except SandboxUnavailable as exc:
+            return PdfOutcome(result.student, None, False, "", f"no PDF sandbox: {exc}", 0.0)
+        return _graded(lane, result, rubric, notebook, dest)
 
 
 def _render_one(lane: Lane, result: SubmissionResult, rubric: Rubric, out: Path) -> PdfOutcome:
