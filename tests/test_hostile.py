@@ -148,8 +148,8 @@ class Sampler:
 
 class MemorySampler:
     """Samples, every 50 ms, each sandbox's memory: its processes' anonymous pages (PSS) plus
-    its files (the sandbox's own tmpfs mounts; at the uid level, the slot uid's files in
-    the host's /dev/shm, /tmp and /var/tmp). The peak must stay under --memory."""
+    its files (every tmpfs mount of its own, sized or not; at the uid level, the slot uid's
+    files in the host's /dev/shm, /tmp and /var/tmp). The peak must stay under --memory."""
 
     def __init__(self, user: int = 0) -> None:
         self.user, self.peak, self.peak_what = user, 0, ""
@@ -174,17 +174,7 @@ class MemorySampler:
             g["anon"] += _pss_anon(pid)
             g["pids"].append(pid)
         for key, g in groups.items():
-            files, seen = 0, set()
-            for pid in g["pids"]:  # the outer bwrap sees the host's /tmp; the others, theirs
-                for mount in ("tmp", "dev/shm"):
-                    try:
-                        path = f"/proc/{pid}/root/{mount}"
-                        dev, st = os.stat(path).st_dev, os.statvfs(path)
-                    except OSError:
-                        continue
-                    if dev not in seen and st.f_blocks * st.f_frsize <= 1 << 30:  # sized: ours
-                        seen.add(dev)
-                        files += (st.f_blocks - st.f_bfree) * st.f_frsize
+            files = _own_tmpfs_bytes(g["pids"])
             if not self.user:
                 files += _files_of(g["uid"])
             if g["anon"] + files > self.peak:
@@ -214,6 +204,37 @@ def _row_of_case(out: Path, folder: Path, rows: dict[str, dict]) -> dict[str, li
             s for s, src in sources.items() if src == entry or src.startswith(entry + "/")
         ]
     return found
+
+
+def _mount_devices(pid: int | str) -> list[tuple[str, str, str]]:
+    """(device, mount point, fs type) of each mount ``pid`` sees."""
+    mounts = []
+    try:
+        for line in open(f"/proc/{pid}/mountinfo"):
+            left, _, right = line.partition(" - ")
+            fields = left.split()
+            mounts.append((fields[2], fields[4], right.split()[0]))
+    except OSError:
+        pass
+    return mounts
+
+
+def _own_tmpfs_bytes(pids: list[int]) -> int:
+    """Bytes used on the tmpfs mounts a sandbox made for itself (/, /dev, /dev/shm, /tmp):
+    every tmpfs its processes see that the host does not, sized or not."""
+    host = {dev for dev, _, _ in _mount_devices("self")}
+    used, seen = 0, set()
+    for pid in pids:
+        for dev, point, fstype in _mount_devices(pid):
+            if fstype != "tmpfs" or dev in host or dev in seen:
+                continue
+            try:
+                st = os.statvfs(f"/proc/{pid}/root{point}")
+            except OSError:
+                continue
+            seen.add(dev)
+            used += (st.f_blocks - st.f_bfree) * st.f_frsize
+    return used
 
 
 def _pss_anon(pid: int) -> int:
