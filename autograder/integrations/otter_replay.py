@@ -49,8 +49,8 @@ from typing import Any
 
 import numpy as np
 
-from autograder.grade.checks import Feedback
-from autograder.grade.student import DEFAULT_MAX_BYTES, Reply, StudentError, _tree
+from autograder.grade.checks import Feedback, Seq
+from autograder.grade.student import DEFAULT_MAX_BYTES, Reply, StudentError, _tree, _Watch
 
 RECORDING = "otter_recording.json"  # beside this module in the otter bundle
 GRADERS_PACKAGE = "autograder.graders"
@@ -74,6 +74,8 @@ def encode(value: Any) -> Any:
             raise TypeError(f"cannot record an array of {value.dtype}")
         raw = base64.b64encode(value.tobytes(order="C")).decode()
         return {"ndarray": value.dtype.str, "shape": list(value.shape), "bytes": raw}
+    if isinstance(value, Seq):  # a list or tuple the student returned: its kind matters
+        return {"seq": value.kind, "items": [encode(v) for v in value]}
     if isinstance(value, tuple | list):
         return {type(value).__name__: [encode(v) for v in value]}
     if isinstance(value, dict):
@@ -93,6 +95,8 @@ def decode(data: Any) -> Any:
         return np.frombuffer(raw, dtype=np.dtype(data["ndarray"])).reshape(data["shape"]).copy()
     if "scalar" in data:
         return decode(data["scalar"])[()]
+    if "seq" in data:
+        return Seq((decode(v) for v in data["items"]), kind=data["seq"])
     if "tuple" in data:
         return tuple(decode(v) for v in data["tuple"])
     if "list" in data:
@@ -157,7 +161,8 @@ def _worker() -> ModuleType:
 def crossed(value: Any, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
     """``value`` as the trusted side sees it once the sandbox returned it."""
     arrays: list[np.ndarray] = []
-    return _tree(_worker()._to_tree(value, arrays, [max_bytes]), arrays)
+    worker = _worker()
+    return _tree(worker._to_tree(value, arrays, [max_bytes, worker.MAX_NODES]), arrays)
 
 
 def _as_sent(arg: Any) -> Any:
@@ -182,13 +187,16 @@ class ReplayStudent:
         self.functions, self.calls = functions, calls
 
     def call(self, fn: str, *args: Any, return_args: bool = False,
-             max_bytes: int = DEFAULT_MAX_BYTES) -> Reply:  # fmt: skip
+             max_bytes: int = DEFAULT_MAX_BYTES, fp: str | None = None) -> Reply:  # fmt: skip
+        """As :meth:`autograder.grade.student.Student.call`, in this process."""
         func = self.functions.get(fn)
         if not callable(func):
             raise StudentError(f"{fn} is not defined in your notebook.")
         sent = [_as_sent(a) for a in args]
+        strict = {"over": "raise", "invalid": "raise", "divide": "raise"}  # as the worker's
         try:
-            value = func(*sent)
+            with np.errstate(**(strict if fp == "raise" else {})):
+                value = func(*sent)
         except NotImplementedError:
             raise StudentError(
                 f"{fn} is not implemented yet (it raises NotImplementedError)."
@@ -199,10 +207,15 @@ class ReplayStudent:
         reply = Reply(value=crossed(value, max_bytes), args_after=after if return_args else [])
         if self.calls is not None:
             self.calls.append(
-                {"fn": fn, "args": digest(fn, args), "return_args": return_args,
+                {"fn": fn, "args": digest(fn, args), "return_args": return_args, "fp": fp,
                  "value": encode(reply.value), "args_after": encode(reply.args_after)}
             )  # fmt: skip
         return reply
+
+    @property
+    def watch(self) -> _Watch:
+        """``student.watch.fn(...)``: the Reply, with the arguments after the call."""
+        return _Watch(self)
 
     def __getattr__(self, fn: str) -> Callable[..., Any]:
         if fn.startswith("_"):
