@@ -190,3 +190,13 @@ def test_title_shows_the_student_once(tmp_path):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("Hello.")])
     outcome = graded(tmp_path, nb, name="zz_student_17")
     assert text_of(outcome.path, 1).count("zz_student_17") == 1
+
+
+def test_nbformat_3_notebook_is_upgraded(tmp_path):
+    nb4 = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("Old format, $\\eta$.")])
+    raw = nbformat.writes(nbformat.convert(nb4, 3)).encode()
+    path = tmp_path / "old.ipynb"
+    path.write_bytes(raw)
+    outcome = pdf.export_pdf(path, tmp_path / "old.pdf")
+    assert outcome.produced and outcome.degraded == "", outcome.reason
+    assert "Old format, η." in text_of(outcome.path)

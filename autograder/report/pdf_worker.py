@@ -416,6 +416,10 @@ def _one_cell(src: str, attachments: dict, images: Images) -> str | None:
 def parse_notebook(raw: bytes) -> tuple[list[dict], int]:
     """(cells, how many there were): each a small dict of our own, bounded."""
     nb = json.loads(raw.decode("utf-8"))
+    if isinstance(nb, dict) and "cells" not in nb and isinstance(nb.get("worksheets"), list):
+        import nbformat  # an nbformat 3 notebook: upgraded as the grader does
+
+        nb = nbformat.convert(nbformat.from_dict(nb), 4)
     if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
         raise ValueError("the notebook has no list of cells")
     all_cells = [c for c in nb["cells"] if isinstance(c, dict) and "cell_type" in c]

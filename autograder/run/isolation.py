@@ -33,6 +33,9 @@ are read-only, ``/tmp`` and ``/dev/shm`` are tmpfs mounts with a size, and
   inside a user namespace counts only that namespace's processes), so its one
   process's address space (``memory_mb`` minus the tmpfs sizes) plus the tmpfs
   sizes stay under ``memory_mb``.
+
+At the uid level there is no mount namespace: the files the slot uid writes in the host's
+world-writable folders are held to the same budget by a watchdog (:class:`FileWatch`).
 """
 
 from __future__ import annotations
@@ -738,8 +741,8 @@ def files_of(uid: int, roots: Iterable[str] = WORLD_WRITABLE, depth: int = 3) ->
 
 
 class FileWatch:
-    """The uid level without a cgroup: the slot uid's files in the host's world-writable
-    folders are held to the same budget as the sandbox's tmpfs mounts elsewhere.
+    """The uid level: the slot uid's files in the host's world-writable folders (tmpfs or
+    disk) are held to the same budget as the sandbox's tmpfs mounts elsewhere.
 
     A thread sums them every ``interval`` seconds and kills the slot's processes once
     they exceed ``budget`` bytes (the overshoot is what can be written in one interval;

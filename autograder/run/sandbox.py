@@ -230,7 +230,9 @@ class Sandbox:
             for fd in (req_r, reply_w, out_w, *data_fds):
                 os.close(fd)
         self._drain = _Drain(out_r, self.limits.output_bytes)
-        if self.level is Level.UID and self.conf.cgroup is None and os.geteuid() == 0:
+        if self.level is Level.UID and os.geteuid() == 0:
+            # The host's /tmp may be on disk, which no memory cgroup bounds: the same file
+            # budget as the sandbox's own /tmp and /dev/shm elsewhere.
             budget = (self.limits.tmp_mb + isolation.SHM_MB) << 20
             self._watch = isolation.FileWatch(self.uid, budget)
         timeout = min(
