@@ -224,7 +224,7 @@ def test_an_ordinary_user_grades(mode):
         rows = {r["student"]: r for r in csv.DictReader(open(out / "grades.csv"))}
         assert {r["status"] for r in rows.values()} == {"graded"}
         assert float(rows["correct"]["auto_total"]) == AUTO_MAX
-        assert rows["typical_mistakes"]["auto_total"] == "2.6875"
+        assert rows["typical_mistakes"]["auto_total"] == "2.875"
         level = "none" if mode == "unsafe" else "rootless"
         assert {r["isolation"] for r in rows.values()} == {level}
         assert f"isolation: {level}" in p.stdout
