@@ -101,7 +101,7 @@ def test_scores_under_denied_user_namespaces_match_this_machine(image, here, nam
     assert data["extra_data"]["isolation"] == "uid", log
     assert data["score"] == pytest.approx(float(here[name]["auto_total"]))
     # Only the autograded part: max 4, one test per hidden check, nothing written.
-    assert sum(t["max_score"] for t in data["tests"]) == pytest.approx(4.0)
+    assert sum(t["max_score"] for t in data["tests"]) == pytest.approx(AUTO_MAX)
     assert all("manual" not in t["tags"] for t in data["tests"])
     assert "written" not in json.dumps(data).lower()
     assert "pending manual" not in data["output"].lower()

@@ -235,7 +235,7 @@ def test_a_late_notebook_joins_an_existing_out_keeping_everything(tmp_path):
     (subs / "bob.ipynb").write_bytes(Case(doc="", overrides={"sigmoid": "x = 1"}).build(0))
     assert _grade(str(subs), "--out", str(out), "--no-pdf").returncode == 0
     manual = list(csv.reader(open(out / "manual.csv")))
-    manual[1][1] = "0.5"  # ann's first written item, graded by hand
+    manual[1][1] = "0.25"  # ann's first written item (q1_graph, worth 0.25), graded by hand
     with open(out / "manual.csv", "w", newline="") as f:
         csv.writer(f).writerows(manual)
     before = {r["student"]: r for r in csv.DictReader(open(out / "grades.csv"))}
@@ -246,12 +246,12 @@ def test_a_late_notebook_joins_an_existing_out_keeping_everything(tmp_path):
     assert p.returncode == 0, p.stderr
     rows = {r["student"]: r for r in csv.DictReader(open(out / "grades.csv"))}
     assert sorted(rows) == ["ann", "bob", "late"]
-    assert rows["ann"]["manual_total"] == "0.5" and float(rows["ann"]["total"]) == AUTO_MAX + 0.5
+    assert rows["ann"]["manual_total"] == "0.25" and float(rows["ann"]["total"]) == AUTO_MAX + 0.25
     assert rows["bob"]["auto_total"] == before["bob"]["auto_total"]
     assert "kept from an earlier run" in rows["bob"]["note"]
     assert float(rows["late"]["auto_total"]) == AUTO_MAX
     assert [r[0] for r in csv.reader(open(out / "manual.csv"))][1:] == ["ann", "bob", "late"]
-    assert json.loads((out / "results" / "ann.json").read_text())["score"] == AUTO_MAX + 0.5
+    assert json.loads((out / "results" / "ann.json").read_text())["score"] == AUTO_MAX + 0.25
 
 
 @pytest.mark.slow
