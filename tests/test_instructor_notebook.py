@@ -300,7 +300,8 @@ def test_executes_cleanly_fast_with_figures(tmp_path: Path, monkeypatch):
     monkeypatch.delenv("MPLBACKEND", raising=False)
     nb, seconds = execute(read(INSTRUCTOR_NB), tmp_path)
     assert not outputs(nb, "error")
-    assert seconds < 10, f"instructor notebook took {seconds:.1f} s"
+    # A hang guard, not a speed claim (about 5 s on a quiet machine; a loaded one doubles it).
+    assert seconds < 30, f"instructor notebook took {seconds:.1f} s"
     pngs = [o for _, o in outputs(nb, "display_data") if "image/png" in o.get("data", {})]
     assert len(pngs) >= 5
     printed = "".join(o.get("text", "") for _, o in outputs(nb, "stream"))
