@@ -257,10 +257,10 @@ def test_grades_typed_into_manual_csv_before_review_are_imported(out):
     (out / "review.sqlite").unlink()
     for suffix in ("-wal", "-shm"):
         (out / f"review.sqlite{suffix}").unlink(missing_ok=True)
-    _edit_csv(out / "manual.csv", "dee", "q1_graph", "0.5")
+    _edit_csv(out / "manual.csv", "dee", "q1_graph", "0.25")
     s = Store(out, RUBRIC)
     s.load(log=lambda m: None)
-    assert s.scores()["dee"] == {"q1_graph": 0.5}
+    assert s.scores()["dee"] == {"q1_graph": 0.25}
     s.close()
 
 

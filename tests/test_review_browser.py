@@ -144,7 +144,7 @@ def test_grade_one_answer_by_click_and_key_and_see_the_total_change(browser, ser
                    auto_passed={"ann": 0.5})  # fmt: skip
     tab = Tab(browser, serve(out))
     before = tab.overview_row("ann")
-    assert before["manual"] == "" and before["auto"] == before["total"] == "2"
+    assert before["manual"] == "" and before["auto"] == before["total"] == "2.125"  # ½ of 4.25
     tab.open("/item/q1_backward/ann")
     assert tab.score() == "–"
     assert tab.page.locator("#answer .katex").count() == 2  # the math is typeset
@@ -172,7 +172,7 @@ def test_grade_one_answer_by_click_and_key_and_see_the_total_change(browser, ser
     tab.page.keyboard.press("k")  # previous student, by key
     tab.page.wait_for_url(re.compile(r"/item/q1_backward/ann$"))
     after = tab.overview_row("ann")
-    assert after == {"auto": "2", "manual": "0.5", "total": "2.5"}
+    assert after == {"auto": "2.125", "manual": "0.5", "total": "2.625"}
     assert "1 / 2 graded" in tab.page.locator(".progress[data-item=q1_backward]").inner_text()
     assert _csv(out)["ann"]["q1_backward"] == "0.5"
     assert tab.external == [] and tab.dialogs == []

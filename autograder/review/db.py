@@ -533,7 +533,7 @@ class Store:
                 return []
             students = set(self.students())
             try:
-                typed = read_manual(self.csv_path, self.rubric, students)
+                typed = read_manual(self.csv_path, self.rubric)
             except ManualGradesError as exc:
                 raise Refused(
                     f"manual.csv was edited by hand and cannot be imported: {exc}. Fix that "

@@ -47,7 +47,7 @@ def export(out: Path, jobs: int = 1, rubric: Rubric | None = None) -> list[str]:
     finally:
         store.close()
     cached = load_results(out)
-    manual = read_manual(out / "manual.csv", rubric, set(cached))
+    manual = read_manual(out / "manual.csv", rubric)
     notes = read_feedback(out, rubric, manual)
     results = []
     for student, (_, r) in sorted(cached.items()):
