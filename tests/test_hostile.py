@@ -95,10 +95,15 @@ def _sandbox_processes(user: int = 0) -> list[int]:
 
 class Sampler:
     """Polls, ten times a second, the peak RSS (VmHWM) of each trusted process of the
-    grading command's tree (sandbox uids excluded) and the host's Shmem."""
+    grading command's tree (sandboxes excluded: their uids, or their pid namespace) and the
+    host's Shmem."""
 
     def __init__(self, root_pid: int) -> None:
         self.root_pid = root_pid
+        try:
+            self.root_ns = os.readlink(f"/proc/{root_pid}/ns/pid")
+        except OSError:
+            self.root_ns = ""
         self.peak_kib: dict[int, int] = {}
         self.shmem_start = self.shmem_peak = self._shmem()
         self.stop = threading.Event()
@@ -132,6 +137,13 @@ class Sampler:
                 up = parent[up]
             uid = int(status["Uid"].split()[0])
             if up == self.root_pid and uid - SANDBOX_UID_BASE not in range(256):
+                # Rootless sandboxes run as the grader's own uid: tell them by their pid
+                # namespace, which is not the grading command's.
+                try:
+                    if os.readlink(f"/proc/{pid}/ns/pid") != self.root_ns:
+                        continue
+                except OSError:
+                    continue
                 hwm = int(status.get("VmHWM", "0 kB").split()[0])
                 self.peak_kib[pid] = max(self.peak_kib.get(pid, 0), hwm)
         self.shmem_peak = max(self.shmem_peak, self._shmem())
