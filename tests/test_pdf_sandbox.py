@@ -79,3 +79,14 @@ def test_uid_level_has_no_pdf_sandbox_and_says_so(monkeypatch):
     monkeypatch.setenv(isolation.LEVEL_ENV, "uid")
     with pytest.raises(isolation.SandboxUnavailable, match="--no-pdf"):
         pdf_sandbox.Lane()
+
+
+def test_without_a_cgroup_each_process_keeps_its_address_space(monkeypatch):
+    """No cgroup (a student's `make pdf`): pandoc's threads fit, each process keeps memory_mb."""
+    monkeypatch.setenv("HW2_NO_CGROUP", "1")
+    for limits, tasks in ((pdf_sandbox.WORKER_LIMITS, 8), (pdf_sandbox.XELATEX_LIMITS, 4)):
+        conf = pdf_sandbox.confine(isolation.Level.ROOTLESS, 150, limits, tasks)
+        cmd = isolation.command(conf, ["true"], env={})
+        assert conf.cgroup is None
+        assert f"--as={limits.memory_mb << 20}" in cmd
+        assert _has(cmd, "prlimit", f"--nproc={tasks + 1}", "--")  # + bwrap's pid 1

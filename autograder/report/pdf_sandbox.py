@@ -78,18 +78,37 @@ XELATEX_LIMITS = PdfLimits()
 WORKER_LIMITS = PdfLimits(memory_mb=2048, cpu_seconds=3600)
 
 
-def proc_limits(limits: PdfLimits) -> isolation.ProcLimits:
-    """``limits`` as isolation's limits; without a cgroup, room for the worker's helpers
-    (pandoc, rsvg-convert) or xelatex's xdvipdfmx: four processes."""
+def proc_limits(limits: PdfLimits, *, cgroup: bool = True, tasks: int = 4) -> isolation.ProcLimits:
+    """``limits`` as isolation's limits (with a cgroup: ``memory_mb`` for the whole tree).
+
+    Without a cgroup, isolation would split ``memory_mb`` into ``tasks`` address spaces,
+    too small for these tools: pandoc's threaded runtime alone needs 5 tasks (RLIMIT_NPROC
+    counts threads) and more than 328 MB of address space. So there, as before this
+    module used isolation, each process gets ``memory_mb`` of address space and the tree
+    at most ``tasks`` tasks: the worker 8 (itself, pandoc, rsvg-convert), xelatex 4
+    (itself, xdvipdfmx).
+    """
+    memory_mb = limits.memory_mb
+    if not cgroup:
+        memory_mb = limits.memory_mb * tasks + limits.tmp_mb + isolation.SHM_MB
     return isolation.ProcLimits(
-        memory_mb=limits.memory_mb,
+        memory_mb=memory_mb,
         processes=limits.processes,
         file_mb=limits.file_bytes >> 20,
         tmp_mb=limits.tmp_mb,
         cpu_seconds=limits.cpu_seconds,
         nofile=limits.open_files,
-        fallback_processes=4,
+        fallback_processes=tasks,
     )
+
+
+def confine(level: Level, slot: int, limits: PdfLimits, tasks: int) -> isolation.Confinement:
+    """The confinement of one PDF sandbox in ``slot``: its own cgroup where one can be made."""
+    procs = proc_limits(limits, tasks=tasks)
+    cgroup = isolation.make_cgroup(f"hw2-{os.getpid()}-{slot}-{time.monotonic_ns()}", procs)
+    if cgroup is None:
+        procs = proc_limits(limits, cgroup=False, tasks=tasks)
+    return isolation.Confinement(level, slot, procs, cgroup)
 
 
 def _trees() -> list[str]:
@@ -232,9 +251,7 @@ class PdfWorker:
             "OMP_NUM_THREADS": "1",
         }
         argv = [python, "-s", "-B", "/opt/pdf/pdf_worker.py"]
-        limits = proc_limits(WORKER_LIMITS)
-        cgroup = isolation.make_cgroup(f"hw2-{os.getpid()}-{slot}-{time.monotonic_ns()}", limits)
-        self.conf = isolation.Confinement(level, slot, limits, cgroup)
+        self.conf = confine(level, slot, WORKER_LIMITS, tasks=8)
         self.served = 0
         isolation.become_subreaper()
         cmd = isolation.command(self.conf, argv, env=env, ro=[*_trees(), *binds], ro_map=ro_map)
@@ -394,11 +411,22 @@ _ENV = {
 
 
 def _run(argv: list[str], lane: Lane, work: Path, ro_map: dict[str, str]) -> int:
-    """One xelatex run in ``lane``'s xelatex slot; everything it left is killed after."""
-    return isolation.run_confined(
-        argv, slot=lane.xelatex_slot, limits=proc_limits(XELATEX_LIMITS), env=_ENV,
-        timeout=RUN_TIMEOUT, ro=_trees(), ro_map=ro_map, workdir=work, level=lane.level,
+    """One xelatex run in ``lane``'s xelatex slot (-1: timed out); everything it left is
+    killed after. :func:`isolation.run_confined`, with the PDF sandbox's limits."""
+    conf = confine(lane.level, lane.xelatex_slot, XELATEX_LIMITS, tasks=4)
+    isolation.prepare_workdir(conf, work)
+    isolation.become_subreaper()
+    cmd = isolation.command(conf, argv, env=_ENV, ro=_trees(), workdir=work, ro_map=ro_map)
+    proc = subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )  # fmt: skip
+    try:
+        return proc.wait(timeout=RUN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return -1
+    finally:
+        isolation.cleanup(conf, proc)
 
 
 def _read_regular(path: Path, cap: int) -> bytes | None:
@@ -468,5 +496,5 @@ def run_xelatex(workdir: Path, lane: Lane, fmt: Path, tex_name: str = "notebook.
 
 def new_workdir() -> Path:
     """A fresh private folder, the sandbox's whole writable world (handed to the slot by
-    :func:`isolation.run_confined`)."""
+    :func:`isolation.prepare_workdir`)."""
     return isolation.scratch("pdf-")
