@@ -43,6 +43,7 @@ def test_worker_and_xelatex_commands_come_from_isolation(monkeypatch):
 
     monkeypatch.setattr(isolation, "command", command)
     monkeypatch.setattr(subprocess, "Popen", Popen)
+    monkeypatch.setattr(pdf_sandbox, "_formats", {})  # so the format is built here: xelatex -ini
     lane = pdf_sandbox.Lane()
     try:
         fmt = pdf_sandbox.format_dir(lane)  # starts the worker, then xelatex -ini
