@@ -210,7 +210,7 @@ def _cells_at(tex: str, nonce: str, lines: list[int]) -> set[int]:
 
 def _typeset(reply: dict, blob: bytes, lane: Lane, fmt: Path) -> LatexRun:
     """The worker's .tex and images in a fresh private folder → xelatex in the sandbox."""
-    work = new_workdir(lane.uid)
+    work = new_workdir()
     try:
         (work / "notebook.tex").write_text(str(reply.get("tex", "")), encoding="utf-8")
         offset = 0
@@ -219,7 +219,7 @@ def _typeset(reply: dict, blob: bytes, lane: Lane, fmt: Path) -> LatexRun:
                 return LatexRun(None, "the PDF worker named an image badly", 0)
             (work / name).write_bytes(blob[offset : offset + size])
             offset += size
-        return run_xelatex(work, lane.uid, fmt)
+        return run_xelatex(work, lane, fmt)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

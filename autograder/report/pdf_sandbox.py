@@ -3,8 +3,11 @@
 Both parse student data, so both run as an unprivileged per-slot uid (or, started
 by a non-root user, as that user in an unprivileged user namespace), under
 prlimit → setpriv → bwrap, in new namespaces (no network), with a wall-clock
-deadline enforced from outside. :func:`sandbox_command` is the one place that
-builds such a command line.
+deadline enforced from outside. Every command line comes from
+:func:`autograder.run.isolation.command` (so the same rlimits, cgroup, read-only root,
+sized /tmp and /dev/shm as student code); :func:`proc_limits` maps :class:`PdfLimits`
+onto it. At the uid level (no user namespaces) there is no PDF sandbox: :class:`Lane`
+refuses with :class:`SandboxUnavailable` and the PDF step reports it per submission.
 
 xelatex sees only:
 
@@ -31,7 +34,6 @@ import os
 import re
 import selectors
 import shutil
-import signal
 import stat
 import struct
 import subprocess
@@ -40,19 +42,12 @@ import sysconfig
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.run.sandbox import (
-    SANDBOX_UID_BASE,
-    SandboxUnavailable,
-    _usr_links,
-    acquire_slot,
-    default_runtime,
-    kill_uid,
-    release_slot,
-)
+from autograder.run import isolation
+from autograder.run.isolation import Level, SandboxUnavailable, acquire_slot, release_slot
+from autograder.run.sandbox import default_runtime
 
 _HERE = Path(__file__).resolve().parent
 # Read-only trees xelatex needs beyond /usr (Debian's TeX configuration, formats, fonts).
@@ -83,86 +78,86 @@ XELATEX_LIMITS = PdfLimits()
 WORKER_LIMITS = PdfLimits(memory_mb=2048, cpu_seconds=3600)
 
 
-def sandbox_command(
-    argv: Sequence[str],
-    *,
-    uid: int | None,
-    limits: PdfLimits,
-    workdir: Path | None = None,
-    ro_binds: Sequence[tuple[str, str]] = (),
-    env: dict[str, str] | None = None,
-) -> list[str]:
-    """The command line that runs ``argv`` in a PDF sandbox.
+def proc_limits(limits: PdfLimits, *, cgroup: bool = True, tasks: int = 4) -> isolation.ProcLimits:
+    """``limits`` as isolation's limits (with a cgroup: ``memory_mb`` for the whole tree).
 
-    ``uid``: the slot uid to drop to (we are root), or None when started by an
-    ordinary user (bubblewrap then makes an unprivileged user namespace).
-    ``workdir`` is bound read-write at /work (the cwd); ``ro_binds`` are
-    (host path, sandbox path) pairs bound read-only; ``env`` is the whole
-    environment. /usr and the TeX and font trees are always there, read-only.
+    Without a cgroup, isolation would split ``memory_mb`` into ``tasks`` address spaces,
+    too small for these tools: pandoc's threaded runtime alone needs 5 tasks (RLIMIT_NPROC
+    counts threads) and more than 328 MB of address space. So there, as before this
+    module used isolation, each process gets ``memory_mb`` of address space and the tree
+    at most ``tasks`` tasks: the worker 8 (itself, pandoc, rsvg-convert), xelatex 4
+    (itself, xdvipdfmx).
     """
-    # RLIMIT_NPROC counts every process of the real uid: only a slot uid is ours alone
-    # (an ordinary user's desktop runs more than 32); their sandbox has its pid namespace.
-    nproc = [] if uid is None else [f"--nproc={limits.processes}"]
-    prlimit = [
-        "prlimit", f"--as={limits.memory_mb << 20}", *nproc,
-        f"--fsize={limits.file_bytes}", f"--nofile={limits.open_files}", "--core=0",
-        f"--cpu={limits.cpu_seconds}", "--",
-    ]  # fmt: skip
-    setpriv = [] if uid is None else [
-        "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs", "--",
-    ]  # fmt: skip
-    bwrap = [
-        "bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
-        "--hostname", "sandbox",
-        "--ro-bind", "/usr", "/usr", *_usr_links(),
-        "--dev", "/dev", "--proc", "/proc",
-        "--size", str(limits.tmp_mb << 20), "--tmpfs", "/tmp",
-    ]  # fmt: skip
-    for tree in RO_TREES:
-        if Path(tree).is_dir():
-            bwrap += ["--ro-bind", tree, tree]
-    for src, dest in ro_binds:
-        bwrap += ["--ro-bind", src, dest]
-    if workdir is not None:
-        bwrap += ["--bind", str(workdir), "/work", "--chdir", "/work"]
-    else:
-        bwrap += ["--chdir", "/tmp"]
-    for key, value in (env or {}).items():
-        bwrap += ["--setenv", key, value]
-    return [*prlimit, *setpriv, *bwrap, "--", *argv]
+    memory_mb = limits.memory_mb
+    if not cgroup:
+        memory_mb = limits.memory_mb * tasks + limits.tmp_mb + isolation.SHM_MB
+    return isolation.ProcLimits(
+        memory_mb=memory_mb,
+        processes=limits.processes,
+        file_mb=limits.file_bytes >> 20,
+        tmp_mb=limits.tmp_mb,
+        cpu_seconds=limits.cpu_seconds,
+        nofile=limits.open_files,
+        fallback_processes=tasks,
+    )
 
 
-def _kill(proc: subprocess.Popen, uid: int | None) -> None:
-    """End a sandbox and everything it started (its uid's processes, or its session)."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)  # start_new_session: prlimit/bwrap lead it
-    with contextlib.suppress(ProcessLookupError):
-        proc.kill()
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=5)
-    if uid is not None:
-        kill_uid(uid)  # bwrap's pid namespace dies with it; this catches any straggler
+def confine(level: Level, slot: int, limits: PdfLimits, tasks: int) -> isolation.Confinement:
+    """The confinement of one PDF sandbox in ``slot``: its own cgroup where one can be made."""
+    procs = proc_limits(limits, tasks=tasks)
+    cgroup = isolation.make_cgroup(f"hw2-{os.getpid()}-{slot}-{time.monotonic_ns()}", procs)
+    if cgroup is None:
+        procs = proc_limits(limits, cgroup=False, tasks=tasks)
+    return isolation.Confinement(level, slot, procs, cgroup)
+
+
+def _trees() -> list[str]:
+    return [tree for tree in RO_TREES if Path(tree).is_dir()]
+
+
+def pdf_level() -> Level:
+    """The isolation level of PDF sandboxes: bubblewrap always (full as root, else rootless).
+
+    At the uid level (root without user namespaces: Docker, Gradescope) the worker's
+    paths and the TeX sandbox's private mounts do not exist, so there is no PDF sandbox.
+    --unsafe-no-sandbox (none) leaves student code unconfined, never the PDF parsers.
+    """
+    if os.geteuid() != 0:
+        return Level.ROOTLESS
+    if isolation.current_level() is Level.UID:
+        raise SandboxUnavailable(
+            "PDFs need user namespaces, which this machine denies (run with --no-pdf)"
+        )
+    return Level.FULL
 
 
 # -- a lane: one slot, one worker, one xelatex at a time --------------------------------------
 class Lane:
-    """One PDF at a time: two sandbox uids (as root) and a long-lived worker.
+    """One PDF at a time: two sandbox slots and a long-lived worker.
 
-    The worker and xelatex get a uid each: after every xelatex run everything of
-    its uid is killed, and that must not take the worker with it.
+    The worker and xelatex get a slot each: after every xelatex run everything of
+    its slot (as root: its uid) is killed, and that must not take the worker with it.
     """
 
     def __init__(self) -> None:
-        self.slots = [acquire_slot(), acquire_slot()] if os.geteuid() == 0 else []
-        self.worker_uid = SANDBOX_UID_BASE + self.slots[0] if self.slots else None
-        self.uid = SANDBOX_UID_BASE + self.slots[1] if self.slots else None  # xelatex
+        self.level = pdf_level()
+        self.slots: list[int] = []
+        try:
+            self.slots = [acquire_slot(), acquire_slot()]  # worker, xelatex
+        except SandboxUnavailable:
+            self.close()
+            raise
         self.worker: PdfWorker | None = None
+
+    @property
+    def xelatex_slot(self) -> int:
+        return self.slots[1]
 
     def request(self, header: dict, blob: bytes, timeout: float) -> tuple[dict, bytes]:
         """Ask the worker; on a timeout or a crash it is killed (a fresh one comes next)."""
         if self.worker is None or self.worker.served >= WORKER_REQUESTS:
             self.stop_worker()
-            self.worker = PdfWorker(self.worker_uid)
+            self.worker = PdfWorker(self.level, self.slots[0])
         try:
             return self.worker.request(header, blob, timeout)
         except WorkerFailed:
@@ -184,24 +179,24 @@ class WorkerFailed(Exception):
     """The worker did not answer in time, crashed, or broke the protocol."""
 
 
-def _python() -> tuple[str, list[tuple[str, str]]]:
+def _python() -> tuple[str, list[str]]:
     """The worker's interpreter and what to bind for it.
 
     As root, the sandbox runtime's Python (every uid can read it; a pyenv under
     /root cannot be). As an ordinary user, this very interpreter: it is theirs.
     """
-    binds: list[tuple[str, str]] = []
+    binds: list[str] = []
     if os.geteuid() == 0:
         try:
             runtime = default_runtime()
         except SandboxUnavailable:
             runtime = None
         if runtime is not None and (runtime / "bin" / "python").exists():
-            binds.append((str(runtime), str(runtime)))
+            binds.append(str(runtime))
             return str(runtime / "bin" / "python"), binds
     for prefix in {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}:
         if not str(prefix).startswith("/usr"):
-            binds.append((str(prefix), str(prefix)))
+            binds.append(str(prefix))
     return str(Path(sys.executable).resolve()), binds
 
 
@@ -234,17 +229,17 @@ def _jupyter_data(sites: list[str]) -> str:
 class PdfWorker:
     """``pdf_worker.py`` in a sandbox, spoken to over its stdin/stdout in frames."""
 
-    def __init__(self, uid: int | None) -> None:
+    def __init__(self, level: Level, slot: int) -> None:
         python, binds = _python()
         sites = _site_dirs()
         share = _jupyter_data(sites)
         for path in [*sites, share]:
-            if not any(path.startswith(src) for src, _ in binds):
-                binds.append((path, path))
-        binds += [
-            (str(_HERE / "pdf_worker.py"), "/opt/pdf/pdf_worker.py"),
-            (str(_HERE / "latex"), "/opt/pdf/latex"),
-        ]
+            if not any(path.startswith(src) for src in binds):
+                binds.append(path)
+        ro_map = {
+            str(_HERE / "pdf_worker.py"): "/opt/pdf/pdf_worker.py",
+            str(_HERE / "latex"): "/opt/pdf/latex",
+        }
         env = {
             "PATH": "/usr/bin",
             "HOME": "/tmp",
@@ -256,10 +251,12 @@ class PdfWorker:
             "OMP_NUM_THREADS": "1",
         }
         argv = [python, "-s", "-B", "/opt/pdf/pdf_worker.py"]
-        self.uid = uid
+        self.conf = confine(level, slot, WORKER_LIMITS, tasks=8)
         self.served = 0
+        isolation.become_subreaper()
+        cmd = isolation.command(self.conf, argv, env=env, ro=[*_trees(), *binds], ro_map=ro_map)
         self.proc = subprocess.Popen(
-            sandbox_command(argv, uid=uid, limits=WORKER_LIMITS, ro_binds=binds, env=env),
+            cmd,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=None if os.environ.get("HW2_PDF_DEBUG") else subprocess.DEVNULL,
@@ -330,7 +327,7 @@ class PdfWorker:
         return header, bytes(buf[4 + n + 8 : need])
 
     def close(self) -> None:
-        _kill(self.proc, self.uid)
+        isolation.cleanup(self.conf, self.proc)
         for f in (self.proc.stdin, self.proc.stdout):
             with contextlib.suppress(OSError):
                 f.close()
@@ -366,12 +363,12 @@ def format_dir(lane: Lane) -> Path:
         key = hashlib.sha256(tex).hexdigest()
         if key in _formats and (_formats[key] / f"{FORMAT}.fmt").exists():
             return _formats[key]
-        work = _workdir(lane.uid)
+        work = new_workdir()
         try:
             (work / f"{FORMAT}.tex").write_bytes(tex)
             argv = ["xelatex", "-ini", "-interaction=nonstopmode", "-no-shell-escape",
                     f"-jobname={FORMAT}", "&xelatex", f"{FORMAT}.tex"]  # fmt: skip
-            code = _run(argv, lane.uid, work, [])
+            code = _run(argv, lane, work, {})
             fmt = _read_regular(work / f"{FORMAT}.fmt", MAX_FORMAT_BYTES)
             if code != 0 or not fmt:
                 log = _read_regular(work / f"{FORMAT}.log", 1 << 20) or b""
@@ -398,15 +395,6 @@ class LatexRun:
     error_lines: list[int] = field(default_factory=list)  # .tex lines LaTeX complained about
 
 
-def _workdir(uid: int | None) -> Path:
-    """A fresh private folder, the sandbox's whole writable world, owned by its uid."""
-    work = Path(tempfile.mkdtemp(prefix="hw2-pdf-"))
-    if uid is not None:
-        os.chown(work, uid, uid)
-    os.chmod(work, 0o700)
-    return work
-
-
 _ENV = {
     "PATH": "/usr/bin",
     "HOME": "/tmp",
@@ -422,22 +410,23 @@ _ENV = {
 }
 
 
-def _run(argv: list[str], uid: int | None, work: Path, binds: list[tuple[str, str]]) -> int:
+def _run(argv: list[str], lane: Lane, work: Path, ro_map: dict[str, str]) -> int:
+    """One xelatex run in ``lane``'s xelatex slot (-1: timed out); everything it left is
+    killed after. :func:`isolation.run_confined`, with the PDF sandbox's limits."""
+    conf = confine(lane.level, lane.xelatex_slot, XELATEX_LIMITS, tasks=4)
+    isolation.prepare_workdir(conf, work)
+    isolation.become_subreaper()
+    cmd = isolation.command(conf, argv, env=_ENV, ro=_trees(), workdir=work, ro_map=ro_map)
     proc = subprocess.Popen(
-        sandbox_command(
-            argv, uid=uid, limits=XELATEX_LIMITS, workdir=work, ro_binds=binds, env=_ENV
-        ),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
-    )
+    )  # fmt: skip
     try:
         return proc.wait(timeout=RUN_TIMEOUT)
     except subprocess.TimeoutExpired:
         return -1
     finally:
-        _kill(proc, uid)  # whatever the run left behind: the slot is clean for the next
+        isolation.cleanup(conf, proc)
 
 
 def _read_regular(path: Path, cap: int) -> bytes | None:
@@ -476,9 +465,7 @@ def _needs_rerun(log: bytes, tex: bytes) -> bool:
     return b"Rerun to get cross-references right" in log and any(r in tex for r in refs)
 
 
-def run_xelatex(
-    workdir: Path, uid: int | None, fmt: Path, tex_name: str = "notebook.tex"
-) -> LatexRun:
+def run_xelatex(workdir: Path, lane: Lane, fmt: Path, tex_name: str = "notebook.tex") -> LatexRun:
     """Compile ``workdir/tex_name`` against the format in ``fmt``; rerun once if needed.
 
     ``workdir`` (from :func:`new_workdir`) must hold only the .tex and its images:
@@ -492,7 +479,7 @@ def run_xelatex(
     argv = ["xelatex", f"-fmt={FORMAT}", "-no-shell-escape", "-interaction=nonstopmode",
             "-file-line-error", tex_name]  # fmt: skip
     for runs in range(1, MAX_RUNS + 1):
-        code = _run(argv, uid, workdir, [(str(fmt), "/fmt")])
+        code = _run(argv, lane, workdir, {str(fmt): "/fmt"})
         log = _read_regular(workdir / f"{stem}.log", 4 << 20) or b""
         if code != 0:
             if code == -1:
@@ -507,5 +494,7 @@ def run_xelatex(
     return LatexRun(pdf, "", runs)
 
 
-def new_workdir(uid: int | None) -> Path:
-    return _workdir(uid)
+def new_workdir() -> Path:
+    """A fresh private folder, the sandbox's whole writable world (handed to the slot by
+    :func:`isolation.prepare_workdir`)."""
+    return isolation.scratch("pdf-")

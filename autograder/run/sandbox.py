@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from autograder.run import isolation, wire
-from autograder.run.isolation import (  # noqa: F401  (re-exported: pdf_sandbox uses them)
+from autograder.run.isolation import (  # noqa: F401  (re-exported)
     SANDBOX_UID_BASE,
     Level,
     SandboxUnavailable,
@@ -99,10 +99,6 @@ def default_runtime() -> Path:
 def check_sandbox(runtime: Path, *, unsafe: bool = False) -> Level:
     """The isolation level to grade at; SandboxUnavailable (saying what to do) if none."""
     return isolation.detect_level(runtime, unsafe=unsafe)
-
-
-def _usr_links() -> list[str]:
-    return isolation.usr_links()
 
 
 def _font_cache(runtime: Path) -> dict[str, str]:

@@ -1,0 +1,93 @@
+"""The PDF sandbox's command lines come from isolation.command (issue 12: one isolation module).
+
+The worker and every xelatex run are started through autograder.run.isolation, so
+they get what only isolation.command adds: a read-only root (``--remount-ro /``), a
+sized /dev/shm, the rlimits of PdfLimits mapped onto ProcLimits.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from autograder.report import pdf, pdf_sandbox
+from autograder.run import isolation
+
+pytestmark = pytest.mark.skipif(
+    bool(pdf.pdf_toolchain_missing()), reason="the PDF toolchain is not installed"
+)
+
+
+def _has(cmd: list[str], *seq: str) -> bool:
+    n = len(seq)
+    return any(cmd[i : i + n] == list(seq) for i in range(len(cmd) - n + 1))
+
+
+def test_worker_and_xelatex_commands_come_from_isolation(monkeypatch):
+    built: list[list[str]] = []
+    started: list[list[str]] = []
+    real_command, real_popen = isolation.command, subprocess.Popen
+
+    def command(*args, **kwargs):
+        cmd = real_command(*args, **kwargs)
+        built.append(cmd)
+        return cmd
+
+    class Popen(real_popen):
+        def __init__(self, args, *rest, **kwargs):
+            started.append(list(args))
+            super().__init__(args, *rest, **kwargs)
+
+    monkeypatch.setattr(isolation, "command", command)
+    monkeypatch.setattr(subprocess, "Popen", Popen)
+    monkeypatch.setattr(pdf_sandbox, "_formats", {})  # so the format is built here: xelatex -ini
+    lane = pdf_sandbox.Lane()
+    try:
+        fmt = pdf_sandbox.format_dir(lane)  # starts the worker, then xelatex -ini
+        work = pdf_sandbox.new_workdir()
+        try:
+            (work / "notebook.tex").write_text("\\begin{document}\nσ(Z)\n\\end{document}\n")
+            run = pdf_sandbox.run_xelatex(work, lane, fmt)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    finally:
+        lane.close()
+    assert run.pdf is not None and run.pdf.startswith(b"%PDF"), run.log_tail
+    worker = [c for c in started if "/opt/pdf/pdf_worker.py" in c]
+    xelatex = [c for c in started if "xelatex" in c]
+    assert len(worker) == 1 and len(xelatex) >= 2  # the format, then the notebook
+    for cmd in worker + xelatex:
+        assert cmd in built  # nothing started with a command line of its own
+        assert _has(cmd, "--remount-ro", "/") and _has(cmd, "--unshare-all")
+        assert _has(cmd, "--size", str(isolation.SHM_MB << 20), "--tmpfs", "/dev/shm")
+        assert f"--fsize={pdf_sandbox.MAX_PDF_BYTES}" in cmd and "--nofile=256" in cmd
+        for tree in filter(os.path.isdir, pdf_sandbox.RO_TREES):
+            assert _has(cmd, "--ro-bind", tree, tree)
+    assert all(f"--cpu={pdf_sandbox.XELATEX_LIMITS.cpu_seconds}" in c for c in xelatex)
+    assert f"--cpu={pdf_sandbox.WORKER_LIMITS.cpu_seconds}" in worker[0]
+    assert all(_has(c, "--setenv", "openin_any", "p") for c in xelatex)
+    assert all(_has(c, "--setenv", "shell_escape", "f") for c in xelatex)
+    assert _has(worker[0], "--ro-bind", str(pdf_sandbox._HERE / "pdf_worker.py"),
+                "/opt/pdf/pdf_worker.py")  # fmt: skip
+
+
+def test_uid_level_has_no_pdf_sandbox_and_says_so(monkeypatch):
+    if os.geteuid() != 0:
+        pytest.skip("the uid level is root's")
+    monkeypatch.setenv(isolation.LEVEL_ENV, "uid")
+    with pytest.raises(isolation.SandboxUnavailable, match="--no-pdf"):
+        pdf_sandbox.Lane()
+
+
+def test_without_a_cgroup_each_process_keeps_its_address_space(monkeypatch):
+    """No cgroup (a student's `make pdf`): pandoc's threads fit, each process keeps memory_mb."""
+    monkeypatch.setenv("HW2_NO_CGROUP", "1")
+    for limits, tasks in ((pdf_sandbox.WORKER_LIMITS, 8), (pdf_sandbox.XELATEX_LIMITS, 4)):
+        conf = pdf_sandbox.confine(isolation.Level.ROOTLESS, 150, limits, tasks)
+        cmd = isolation.command(conf, ["true"], env={})
+        assert conf.cgroup is None
+        assert f"--as={limits.memory_mb << 20}" in cmd
+        assert _has(cmd, "prlimit", f"--nproc={tasks + 1}", "--")  # + bwrap's pid 1
