@@ -320,12 +320,13 @@ def _render(
 
 def item_labels(rubric: Rubric) -> dict[str, str]:
     """Written-answer cells by grade_id, as page 1 names them: "answer to Q1(c)"."""
+    # The written parts are lettered as the homework letters them; an autograded item in
+    # the same question (Q1's computational_graph) is code, not a lettered written part.
     labels = {}
     for q in rubric.questions:
-        items = [i for i in rubric.items if i.question == q]
-        for k, it in enumerate(items):
-            if it.kind == "manual":
-                labels[it.id] = f"answer to {q}({chr(ord('a') + k)})"
+        written = [i for i in rubric.manual if i.question == q]
+        for k, it in enumerate(written):
+            labels[it.id] = f"answer to {q}({chr(ord('a') + k)})"
     return labels
 
 
