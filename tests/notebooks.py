@@ -107,3 +107,10 @@ def outputs(nb: NotebookNode, output_type: str) -> list[tuple[str, NotebookNode]
         for out in cell.get("outputs", [])
         if out.output_type == output_type
     ]
+
+
+def answer(source: str, grade_id: str) -> NotebookNode:
+    """A written-answer markdown cell with nbgrader metadata (manual grade, ``grade_id``)."""
+    meta = {"nbgrader": {"grade": True, "solution": True, "locked": False,
+                         "grade_id": grade_id, "points": 1, "schema_version": 3}}  # fmt: skip
+    return nbformat.v4.new_markdown_cell(source, metadata=meta)

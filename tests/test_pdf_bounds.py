@@ -24,6 +24,7 @@ from autograder.grade.outcome import SubmissionResult
 from autograder.report import pdf
 from autograder.rubric import load_rubric
 from tests.conftest import REPO
+from tests.notebooks import answer
 
 RUBRIC = load_rubric()
 BOMB = "[" * 20 + "]" * 20  # pandoc's inline parser backtracks exponentially on it
@@ -46,12 +47,6 @@ def render(tmp_path: Path, name: str, raw: bytes, jobs: int = 1) -> pdf.PdfOutco
     assert time.monotonic() - t0 < BOUND, outcome
     assert outcome.produced, outcome.reason
     return outcome
-
-
-def answer(source: str, grade_id: str) -> nbformat.NotebookNode:
-    meta = {"nbgrader": {"grade": True, "solution": True, "locked": False,
-                         "grade_id": grade_id, "points": 1, "schema_version": 3}}  # fmt: skip
-    return nbformat.v4.new_markdown_cell(source, metadata=meta)
 
 
 def bomb_notebook() -> bytes:

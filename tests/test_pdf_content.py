@@ -18,6 +18,7 @@ from autograder.grade.outcome import SubmissionResult
 from autograder.grade.outcome import TestOutcome as Check
 from autograder.report import pdf, pdf_worker
 from autograder.rubric import load_rubric
+from tests.notebooks import answer
 
 RUBRIC = load_rubric()
 pytestmark = pytest.mark.slow
@@ -66,12 +67,6 @@ def graded(tmp_path: Path, nb, name: str = "s1"):
     outcome = pdf.render_graded_pdf(result, RUBRIC, path, tmp_path / f"{name}.pdf")
     assert outcome.produced, outcome.reason
     return outcome
-
-
-def answer(source: str, grade_id: str) -> nbformat.NotebookNode:
-    meta = {"nbgrader": {"grade": True, "solution": True, "locked": False,
-                         "grade_id": grade_id, "points": 1, "schema_version": 3}}  # fmt: skip
-    return nbformat.v4.new_markdown_cell(source, metadata=meta)
 
 
 def test_attached_phone_photo_is_shown_scaled_to_fit(tmp_path):
