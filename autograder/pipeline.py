@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
-import json
 import os
 import sys
 from dataclasses import dataclass
@@ -15,14 +11,16 @@ from autograder import REPO_DIR
 from autograder.grade.batch import grade_all
 from autograder.grade.cache import ResultCache, grader_fingerprint, submission_key
 from autograder.grade.outcome import SubmissionResult
-from autograder.inert import csv_cell, from_csv_cell, path_text, visible
+from autograder.inert import visible
 from autograder.report.files import write_atomic
 from autograder.report.gradebook import gradebook_csv
 from autograder.report.lms import lms_csv, read_roster
 from autograder.report.manual import read_manual, write_manual_template
-from autograder.report.results_json import UNSAFE_NOTE, dumps, results_json
+from autograder.report.pdf_status import update_pdfs
+from autograder.report.results_json import UNSAFE_NOTE
+from autograder.report.student_files import write_student_files
 from autograder.report.summary import Progress, summary_table
-from autograder.rubric import Rubric, load_rubric
+from autograder.rubric import load_rubric
 from autograder.run import isolation
 from autograder.run.sandbox import Limits, check_sandbox, default_runtime
 from autograder.submissions import discover
@@ -63,82 +61,6 @@ def _remove_stale_temporaries(out: Path) -> None:
     if out.is_dir():
         for tmp in out.rglob(".*.tmp"):
             tmp.unlink(missing_ok=True)
-
-
-def _write_pdfs(
-    results: list[SubmissionResult], rubric: Rubric, options: GradeOptions, keys: dict[str, str]
-) -> list[str]:
-    """Render OUT/pdf/<student>.pdf, skipping those whose inputs are unchanged since the last run.
-
-    A PDF depends on the notebook and the grading (both in the result's key) and on the
-    manual grades; OUT/pdf/status.csv records for every student whether it was produced.
-    Returns the students whose PDF could not be made (every notebook gets at least its
-    score page, so that is the environment's fault: a missing package, a sandbox error).
-    """
-    from autograder.report.pdf import render_graded_pdfs
-
-    pdf_dir, state = options.out / "pdf", options.out / ".state"
-    status_path = pdf_dir / "status.csv"
-    previous = _read_status(status_path)
-
-    def pdf_key(r: SubmissionResult) -> str:
-        manual = json.dumps(r.manual, sort_keys=True)
-        if r.manual_notes:  # written-answer feedback from `review`: its text is in the PDF
-            manual += json.dumps(r.manual_notes, sort_keys=True)
-        return hashlib.sha256(f"{keys[r.student]}|{manual}".encode()).hexdigest()
-
-    def fresh(r: SubmissionResult) -> bool:
-        key_file = state / f"{r.student}.pdf.key"
-        return (
-            not options.force
-            and (pdf_dir / f"{r.student}.pdf").exists()
-            and key_file.exists()
-            and key_file.read_text() == pdf_key(r)
-            and r.student in previous
-        )
-
-    todo = [r for r in results if not fresh(r)]
-    current = {r.student for r in results}
-    # Rows of students graded by an earlier run into this OUT stay, like their grades.
-    rows = {s: row for s, row in previous.items() if s not in current}
-    rows.update({
-        r.student: previous[r.student]
-        for r in results
-        if r.student not in {t.student for t in todo}
-    })  # fmt: skip
-    if todo:
-        print(f"rendering {len(todo)} graded PDFs …", file=sys.stderr)
-    not_made = []
-    for outcome in render_graded_pdfs(todo, rubric, options.out, options.jobs) if todo else []:
-        rows[outcome.student] = [
-            outcome.student,
-            "yes" if outcome.produced else "no",
-            outcome.degraded,
-            outcome.reason,
-        ]
-        if outcome.produced:
-            r = next(r for r in todo if r.student == outcome.student)
-            write_atomic(state / f"{r.student}.pdf.key", pdf_key(r))
-        if not outcome.produced:
-            not_made.append(outcome.student)
-        if not outcome.produced or outcome.degraded:
-            what = "not produced" if not outcome.produced else f"degraded ({outcome.degraded})"
-            print(visible(f"PDF for {outcome.student}: {what}: {outcome.reason}"), file=sys.stderr)
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["student", "produced", "degraded", "reason"])
-    w.writerows([csv_cell(c) for c in rows[s]] for s in sorted(rows))
-    write_atomic(status_path, buf.getvalue())
-    return not_made
-
-
-def _read_status(path: Path) -> dict[str, list[str]]:
-    try:
-        rows = list(csv.reader(io.StringIO(path.read_text())))
-    except OSError:
-        return {}
-    rows = [[from_csv_cell(c) for c in r] for r in rows[1:]]
-    return {r[0]: r for r in rows if len(r) == 4 and r[1] == "yes"}
 
 
 def grade(options: GradeOptions) -> list[SubmissionResult]:
@@ -187,13 +109,7 @@ def grade(options: GradeOptions) -> list[SubmissionResult]:
         r.note = notes.get(r.student, r.note)
         r.isolation = r.isolation or level.value  # a kept row keeps the level it was graded at
         r.manual_notes = feedback.get(r.student, {})
-        write_atomic(options.out / "results" / f"{r.student}.json", dumps(results_json(r, rubric)))
-        debug = [f"{t.name}\n{t.debug}" for t in r.tests if t.debug]
-        head = [f"student: {r.student}", f"source: {path_text(r.source)}", f"status: {r.status}"]
-        log = [*head, f"reason: {r.reason}", f"note: {r.note}", f"seconds: {r.seconds}",
-               *r.notebook_errors, *debug]  # fmt: skip
-        text = visible("\n".join(log), keep="\n")  # student strings, for an instructor's terminal
-        write_atomic(options.out / "logs" / f"{r.student}.txt", text + "\n")
+        write_student_files(options.out, r, rubric)
 
     def on_result(r: SubmissionResult) -> None:
         write_reports(r)
@@ -238,7 +154,11 @@ def grade(options: GradeOptions) -> list[SubmissionResult]:
     print(
         f"\nwrote {options.out / 'grades.csv'} and {len(results)} results in {options.out}/results/"
     )
-    pdf_failures = _write_pdfs(results, rubric, options, keys) if options.pdf else []
+    pdf_failures = (
+        update_pdfs(results, rubric, options.out, keys, jobs=options.jobs, force=options.force)
+        if options.pdf
+        else []
+    )
     problems = []
     if failed := [r.student for r in results if r.status == "failed"]:
         problems.append(f"{len(failed)} row(s) failed because of the grader itself ("

@@ -225,6 +225,10 @@ def normalise_image(data: bytes) -> tuple[bytes, str]:
         out = io.BytesIO()
         if im.mode in ("RGBA", "LA", "P", "PA") or im.format == "PNG":
             im = im.convert("RGBA" if "A" in im.mode or im.mode == "P" else "RGB")
+            if im.mode == "RGBA" and im.getchannel("A").getextrema() == (255, 255):
+                # matplotlib's plots: an alpha channel that hides nothing would cost
+                # xdvipdfmx a second image (the soft mask) to compress
+                im = im.convert("RGB")
             im.save(out, "PNG", compress_level=1)
             return out.getvalue(), "png"
         im.convert("RGB").save(out, "JPEG", quality=85)

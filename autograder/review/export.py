@@ -18,7 +18,8 @@ from autograder.report.files import write_atomic
 from autograder.report.gradebook import gradebook_csv
 from autograder.report.lms import lms_csv
 from autograder.report.manual import read_manual
-from autograder.report.results_json import dumps, results_json
+from autograder.report.pdf_status import update_pdfs
+from autograder.report.student_files import write_student_files
 from autograder.review.db import Store, load_results, read_feedback
 from autograder.rubric import Rubric, load_rubric
 
@@ -38,8 +39,6 @@ def export(out: Path, jobs: int = 1, rubric: Rubric | None = None) -> list[str]:
 
     Returns the students exported. Raises db.Refused for a hand-edited manual.csv that
     cannot be imported (nothing is written then)."""
-    from autograder.pipeline import GradeOptions, _write_pdfs
-
     rubric = rubric or load_rubric()
     store = Store(out, rubric)
     try:
@@ -53,13 +52,13 @@ def export(out: Path, jobs: int = 1, rubric: Rubric | None = None) -> list[str]:
     for student, (_, r) in sorted(cached.items()):
         r.manual = manual.get(student, {})
         r.manual_notes = notes.get(student, {})
-        write_atomic(out / "results" / f"{student}.json", dumps(results_json(r, rubric)))
+        write_student_files(out, r, rubric)
         results.append(r)
     write_atomic(out / "grades.csv", gradebook_csv(results, rubric))
     if (out / "lms.csv").exists():
         write_atomic(out / "lms.csv", lms_csv(results, rubric, _roster_from_lms(out / "lms.csv")))
     if (out / "pdf").is_dir():
         keys = {s: key for s, (key, _) in cached.items()}
-        _write_pdfs(results, rubric, GradeOptions(submissions=[], out=out, jobs=jobs), keys)
+        update_pdfs(results, rubric, out, keys, jobs=jobs)
     print(f"review: exported the manual grades of {len(results)} students into {out}")
     return [r.student for r in results]
