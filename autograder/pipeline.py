@@ -16,7 +16,7 @@ from autograder.report.files import write_atomic
 from autograder.report.gradebook import gradebook_csv
 from autograder.report.lms import lms_csv, read_roster
 from autograder.report.manual import read_manual, write_manual_template
-from autograder.report.pdf_status import update_pdfs
+from autograder.report.pdf_status import start_lanes, update_pdfs
 from autograder.report.results_json import UNSAFE_NOTE
 from autograder.report.student_files import write_student_files
 from autograder.report.summary import Progress, summary_table
@@ -120,14 +120,21 @@ def grade(options: GradeOptions) -> list[SubmissionResult]:
         write_reports(r)  # a run killed mid-way may have left them behind their state
         progress.update(r)
     todo = [s for s in subs if s.student not in cached]
-    fresh = grade_all(
-        todo,
-        runtime=runtime,
-        jobs=options.jobs,
-        limits=limits,
-        unsafe=options.unsafe,
-        on_result=on_result,
-    ) if todo else []  # fmt: skip
+    # New results mean new PDFs: their sandboxes start (5–10 s) while the class is graded.
+    warm = start_lanes(options.jobs) if options.pdf and todo else None
+    try:
+        fresh = grade_all(
+            todo,
+            runtime=runtime,
+            jobs=options.jobs,
+            limits=limits,
+            unsafe=options.unsafe,
+            on_result=on_result,
+        ) if todo else []  # fmt: skip
+    except BaseException:
+        if warm is not None:
+            warm.close()
+        raise
     by_student = {**cached, **{r.student: r for r in fresh}}
     results = [by_student[s.student] for s in subs]
     if cached:
@@ -155,10 +162,13 @@ def grade(options: GradeOptions) -> list[SubmissionResult]:
         f"\nwrote {options.out / 'grades.csv'} and {len(results)} results in {options.out}/results/"
     )
     pdf_failures = (
-        update_pdfs(results, rubric, options.out, keys, jobs=options.jobs, force=options.force)
+        update_pdfs(results, rubric, options.out, keys, jobs=options.jobs, force=options.force,
+                    lanes=warm)
         if options.pdf
         else []
-    )
+    )  # fmt: skip
+    if warm is not None:
+        warm.close()  # when the PDF stage had nothing to render
     problems = []
     if failed := [r.student for r in results if r.status == "failed"]:
         problems.append(f"{len(failed)} row(s) failed because of the grader itself ("

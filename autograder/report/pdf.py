@@ -25,6 +25,7 @@ CLI: ``python -m autograder.report.pdf NOTEBOOK DEST.pdf`` (a student export) an
 
 from __future__ import annotations
 
+import queue
 import re
 import shutil
 import subprocess
@@ -412,48 +413,83 @@ def _render_one(lane: Lane, result: SubmissionResult, rubric: Rubric, out: Path)
         return PdfOutcome(result.student, None, False, "", reason, time.monotonic() - t0)
 
 
-def render_graded_pdfs(
-    results: list[SubmissionResult], rubric: Rubric, out: Path, jobs: int
-) -> list[PdfOutcome]:
-    """Write out/pdf/<student>.pdf for every result, across ``jobs`` lanes.
+class PdfLanes:
+    """``jobs`` threads, each driving one lane (a sandboxed worker and its xelatex runs).
 
-    One outcome per result, in order. Never raises for a bad notebook; a
-    missing toolchain gives outcomes with produced=False and the reason. Each
-    lane is a thread driving its own sandboxed worker and xelatex runs, so the
-    work happens in the sandboxes, not in this process.
+    Start it early (while the class is graded, say) and the worker imports and the LaTeX
+    format (5–10 s) are done by the time PDFs are wanted. A thread keeps its lane for its
+    whole life: the sandboxes die with the thread that started them. One batch of work,
+    then the lanes close: :meth:`finish`.
     """
-    missing = pdf_toolchain_missing()
-    if missing or not results:
-        reason = "cannot make PDFs: not installed: " + ", ".join(missing)
-        return [PdfOutcome(r.student, None, False, "", reason, 0.0) for r in results]
-    jobs = max(1, min(jobs, len(results)))
-    outcomes: list[PdfOutcome | None] = [None] * len(results)
-    todo = list(enumerate(results))
-    lock = threading.Lock()
-    errors: list[str] = []
 
-    def lane_main() -> None:
+    def __init__(self, jobs: int) -> None:
+        self._tasks: queue.SimpleQueue[Callable[[Lane], None] | None] = queue.SimpleQueue()
+        self.errors: list[str] = []
+        self._threads = [threading.Thread(target=self._main, daemon=True) for _ in range(jobs)]
+        for t in self._threads:
+            t.start()
+
+    def _main(self) -> None:
         try:
             lane = Lane()
         except Exception as exc:
-            errors.append(f"{type(exc).__name__}: {exc}")
+            self.errors.append(f"{type(exc).__name__}: {exc}")
             return
         try:
-            while True:
-                with lock:
-                    if not todo:
-                        return
-                    k, r = todo.pop(0)
-                outcomes[k] = _render_one(lane, r, rubric, out)
+            try:
+                format_dir(lane)  # starts the worker (it makes the preamble), builds the format
+            except Exception:
+                lane.stop_worker()  # the first PDF tries again, and its outcome says why
+            while (task := self._tasks.get()) is not None:
+                task(lane)
         finally:
             lane.close()
 
-    threads = [threading.Thread(target=lane_main, daemon=True) for _ in range(jobs)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    reason = "the PDF step could not start: " + (errors[0] if errors else "unknown")
+    def finish(self, tasks: list[Callable[[Lane], None]]) -> None:
+        """Run every task on some lane, then close the lanes. Tasks that no lane could take
+        (none started) are dropped: the caller sees their results missing."""
+        for task in tasks:
+            self._tasks.put(task)
+        for _ in self._threads:
+            self._tasks.put(None)
+        for t in self._threads:
+            t.join()
+
+    def close(self) -> None:
+        self.finish([])
+
+
+def render_graded_pdfs(
+    results: list[SubmissionResult],
+    rubric: Rubric,
+    out: Path,
+    jobs: int,
+    lanes: PdfLanes | None = None,
+) -> list[PdfOutcome]:
+    """Write out/pdf/<student>.pdf for every result, across ``jobs`` lanes (or ``lanes``,
+    started earlier; they are closed after).
+
+    One outcome per result, in order. Never raises for a bad notebook; a
+    missing toolchain gives outcomes with produced=False and the reason. The work
+    happens in the lanes' sandboxes, not in this process.
+    """
+    missing = pdf_toolchain_missing()
+    if missing or not results:
+        if lanes is not None:
+            lanes.close()
+        reason = "cannot make PDFs: not installed: " + ", ".join(missing)
+        return [PdfOutcome(r.student, None, False, "", reason, 0.0) for r in results]
+    lanes = lanes or PdfLanes(max(1, min(jobs, len(results))))
+    outcomes: list[PdfOutcome | None] = [None] * len(results)
+
+    def task(k: int, r: SubmissionResult) -> Callable[[Lane], None]:
+        def run(lane: Lane) -> None:
+            outcomes[k] = _render_one(lane, r, rubric, out)
+
+        return run
+
+    lanes.finish([task(k, r) for k, r in enumerate(results)])
+    reason = "the PDF step could not start: " + (lanes.errors[0] if lanes.errors else "unknown")
     return [o or PdfOutcome(r.student, None, False, "", reason, 0.0)
             for o, r in zip(outcomes, results, strict=True)]  # fmt: skip
 

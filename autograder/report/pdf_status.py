@@ -18,11 +18,15 @@ import io
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from autograder.grade.outcome import SubmissionResult
 from autograder.inert import csv_cell, from_csv_cell, visible
 from autograder.report.files import write_atomic
 from autograder.rubric import Rubric
+
+if TYPE_CHECKING:
+    from autograder.report.pdf import PdfLanes
 
 HEADER = ["student", "produced", "degraded", "reason"]
 
@@ -53,6 +57,14 @@ def status_csv(rows: dict[str, list[str]]) -> str:
     return buf.getvalue()
 
 
+def start_lanes(jobs: int) -> PdfLanes | None:
+    """PDF lanes started now, in the background, for :func:`update_pdfs` to use later
+    (None when the PDF toolchain is missing: the PDF stage then says so itself)."""
+    from autograder.report.pdf import PdfLanes, pdf_toolchain_missing
+
+    return None if pdf_toolchain_missing() else PdfLanes(jobs)
+
+
 def update_pdfs(
     results: list[SubmissionResult],
     rubric: Rubric,
@@ -61,6 +73,7 @@ def update_pdfs(
     *,
     jobs: int,
     force: bool = False,
+    lanes: PdfLanes | None = None,
 ) -> list[str]:
     """Render OUT/pdf/<student>.pdf where its inputs changed (all of them with ``force``).
 
@@ -92,7 +105,7 @@ def update_pdfs(
         print(f"rendering {len(todo)} graded PDFs …", file=sys.stderr)
     not_made = []
     by_student = {r.student: r for r in todo}
-    for outcome in render_graded_pdfs(todo, rubric, out, jobs) if todo else []:
+    for outcome in render_graded_pdfs(todo, rubric, out, jobs, lanes) if todo else []:
         rows[outcome.student] = [
             outcome.student,
             "yes" if outcome.produced else "no",

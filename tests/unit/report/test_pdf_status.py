@@ -19,7 +19,7 @@ def renders(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """Record which students each call renders; write a stand-in PDF for each."""
     calls: list[list[str]] = []
 
-    def fake(results, rubric, out, jobs):
+    def fake(results, rubric, out, jobs, lanes=None):
         calls.append([r.student for r in results])
         outcomes = []
         for r in results:
