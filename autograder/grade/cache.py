@@ -13,8 +13,8 @@ import json
 from pathlib import Path
 
 from autograder import PACKAGE_DIR, REPO_DIR
+from autograder.files import write_atomic
 from autograder.grade.outcome import SubmissionResult
-from autograder.report.files import write_atomic
 from autograder.run.sandbox import Limits
 from autograder.submissions import Submission, UnreadableNotebook, read_submission
 

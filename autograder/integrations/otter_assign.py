@@ -44,7 +44,6 @@ import ast
 import builtins
 import io
 import json
-import os
 import re
 import subprocess
 import sys
@@ -57,6 +56,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from autograder import PACKAGE_DIR, REPO_DIR
+from autograder.files import write_atomic
 from autograder.integrations import otter_replay, venv_env
 from autograder.rubric import load_rubric
 
@@ -104,9 +104,7 @@ def write_bundle(path: Path, recording: dict[str, Any]) -> Path:
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in sorted(entries):
             zf.writestr(zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0)), data)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(buf.getvalue())
-    os.replace(tmp, path)
+    write_atomic(path, buf.getvalue())
     return path
 
 
