@@ -15,3 +15,7 @@ from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
+# The instructor's files (never released), and the student notebook released from them.
+REFERENCE_PY = REPO_DIR / "solutions" / "hw2.py"
+INSTRUCTOR_NB = REPO_DIR / "solutions" / "hw2_instructor.ipynb"
+STUDENT_NB = REPO_DIR / "assignment" / "hw2.ipynb"

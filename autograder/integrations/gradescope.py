@@ -40,7 +40,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from autograder import REPO_DIR
+from autograder import REFERENCE_PY, REPO_DIR
 from autograder.files import write_atomic
 from autograder.inert import json_text
 from autograder.rubric import load_rubric
@@ -53,7 +53,7 @@ FILES = (
     "requirements-sandbox.txt",
     "pyproject.toml",
     "scripts/setup.sh",
-    "solutions/hw2.py",
+    REFERENCE_PY.relative_to(REPO_DIR).as_posix(),
 )
 PACKAGE_SUFFIXES = (".py", ".toml", ".ini")
 GRADE_TIMEOUT = 540  # seconds: below Gradescope's default 10-minute limit

@@ -35,12 +35,10 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import REPO_DIR
+from autograder import INSTRUCTOR_NB
+from autograder.cells import CODE_STUB, TEXT_STUB, nbgrader_meta
 from autograder.integrations import venv_env
-from autograder.release.preprocessors import CODE_STUB, TEXT_STUB
 from autograder.rubric import load_rubric
-
-SOURCE_NB = REPO_DIR / "solutions" / "hw2_instructor.ipynb"
 
 CONFIG = """\
 # nbgrader configuration for {title}.
@@ -63,7 +61,7 @@ c.Execute.timeout = 30
 """
 
 
-def write_course(dest: Path, source: Path = SOURCE_NB) -> Path:
+def write_course(dest: Path, source: Path = INSTRUCTOR_NB) -> Path:
     """Write the course folder at ``dest`` (created if needed) and return it.
 
     Rewrites nbgrader_config.py and source/<assignment>/; leaves everything else in
@@ -87,7 +85,7 @@ def write_course(dest: Path, source: Path = SOURCE_NB) -> Path:
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-        meta = cell.metadata.get("nbgrader", {})
+        meta = nbgrader_meta(cell)
         gid = meta.get("grade_id", "")
         if meta.get("solution") and gid in auto:  # graded by our hidden graders
             meta.update(grade=True, points=auto[gid].points)
