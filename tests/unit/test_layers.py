@@ -27,6 +27,25 @@ KNOWN = {
     ("autograder/review/export.py", "export", "pipeline"),
 }
 
+# The layers, bottom first: a node imports only from layers below its own. A new
+# subpackage or top-level module goes into the layer of its place in the data flow.
+LAYERS: tuple[frozenset[str], ...] = tuple(
+    frozenset(layer.split())
+    for layer in (
+        "autograder",  # __init__: the package's paths
+        "files cells inert reference rubric",  # facts every step shares
+        "release run",  # source → student notebook; a submission → its outputs (sandbox)
+        "submissions",  # finding and reading submissions (sizes from run.wire)
+        "grade",  # outputs → scores and feedback
+        "graders",  # the hidden graders, over grade's student proxy
+        "report",  # scores → grades.csv, results/, PDFs
+        "review",  # manual grading over the reports
+        "pipeline integrations",  # orchestration; nbgrader, otter, Gradescope
+        "cli",
+        "__main__",
+    )
+)
+
 Edge = tuple[str, str]
 Where = list[tuple[str, int, str]]  # (file, line, enclosing function or "")
 
@@ -201,6 +220,22 @@ def test_no_cycle_between_subpackages():
     assert not found, "import cycles between autograder's subpackages:\n" + "\n".join(
         describe(c, edges) for c in found
     )
+
+
+def test_imports_go_down_the_layers():
+    """Stricter than no cycle: an edge against the data flow fails before its reverse
+    exists. A node missing from LAYERS fails too, so its place is decided, not implied."""
+    rank = {node: k for k, layer in enumerate(LAYERS) for node in layer}
+    edges = _without_known(import_graph())
+    nodes = {n for edge in edges for n in edge}
+    assert nodes <= set(rank), f"place these in LAYERS: {sorted(nodes - set(rank))}"
+    upward = [
+        f"  {a} → {b}: {file}:{line}" + (f" (in {func})" if func else "")
+        for (a, b), where in sorted(edges.items())
+        if rank[a] <= rank[b]
+        for file, line, func in where
+    ]
+    assert not upward, "imports against the layers (or within one layer):\n" + "\n".join(upward)
 
 
 def test_the_known_exceptions_are_still_there():
