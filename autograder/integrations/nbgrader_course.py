@@ -37,7 +37,9 @@ import nbformat
 
 from autograder import INSTRUCTOR_NB
 from autograder.cells import CODE_STUB, TEXT_STUB, nbgrader_meta
+from autograder.files import write_atomic
 from autograder.integrations import venv_env
+from autograder.release import to_bytes
 from autograder.rubric import load_rubric
 
 CONFIG = """\
@@ -69,17 +71,10 @@ def write_course(dest: Path, source: Path = INSTRUCTOR_NB) -> Path:
     """
     rubric = load_rubric()
     dest = Path(dest)
-    src_dir = dest / "source" / rubric.assignment
-    src_dir.mkdir(parents=True, exist_ok=True)
-    (dest / "nbgrader_config.py").write_text(
-        CONFIG.format(
-            title=rubric.title,
-            assignment=rubric.assignment,
-            code_stub=CODE_STUB,
-            text_stub=TEXT_STUB,
-        ),
-        encoding="utf-8",
+    config = CONFIG.format(
+        title=rubric.title, assignment=rubric.assignment, code_stub=CODE_STUB, text_stub=TEXT_STUB
     )
+    write_atomic(dest / "nbgrader_config.py", config)
     nb = nbformat.read(source, as_version=4)
     auto = {it.id: it for it in rubric.auto}
     for cell in nb.cells:
@@ -91,7 +86,7 @@ def write_course(dest: Path, source: Path = INSTRUCTOR_NB) -> Path:
             meta.update(grade=True, points=auto[gid].points)
         elif meta.get("grade") and gid.removeprefix("check_") in auto:  # feedback only
             meta["points"] = 0
-    nbformat.write(nb, src_dir / f"{rubric.assignment}.ipynb")
+    write_atomic(dest / "source" / rubric.assignment / f"{rubric.assignment}.ipynb", to_bytes(nb))
     return dest
 
 

@@ -59,6 +59,7 @@ from autograder import INSTRUCTOR_NB, PACKAGE_DIR
 from autograder.cells import grade_id, nbgrader_meta
 from autograder.files import write_atomic
 from autograder.integrations import otter_replay, venv_env
+from autograder.release import to_bytes
 from autograder.rubric import load_rubric
 
 BUNDLE = "hw2_graders.zip"
@@ -262,12 +263,11 @@ def master_notebook(
 def write_master(dest: Path, source: Path = INSTRUCTOR_NB, *, run_tests: bool = False) -> Path:
     """Write DEST/<assignment>.ipynb, its grader bundle and requirements; return its path."""
     dest = Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
     recording = otter_replay.record()
     write_bundle(dest / BUNDLE, recording)
-    (dest / "requirements.txt").write_text(REQUIREMENTS, encoding="utf-8")
+    write_atomic(dest / "requirements.txt", REQUIREMENTS)
     path = dest / f"{load_rubric().assignment}.ipynb"
-    nbformat.write(master_notebook(source, run_tests=run_tests, recording=recording), path)
+    write_atomic(path, to_bytes(master_notebook(source, run_tests=run_tests, recording=recording)))
     return path
 
 
