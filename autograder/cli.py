@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from autograder import REPO_DIR
+from autograder import INSTRUCTOR_NB, STUDENT_NB
 
 
 class UsageError(Exception):
@@ -87,8 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("release", help="generate the student notebook from the instructor notebook")
-    p.add_argument("--source", default=str(REPO_DIR / "solutions" / "hw2_instructor.ipynb"))
-    p.add_argument("--dest", default=str(REPO_DIR / "assignment" / "hw2.ipynb"))
+    p.add_argument("--source", default=str(INSTRUCTOR_NB))
+    p.add_argument("--dest", default=str(STUDENT_NB))
     p.set_defaults(func=_release)
 
     p = sub.add_parser("grade", help="grade submissions into OUT (grades.csv, results/, pdf/)")

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder import REPO_DIR
+from autograder.files import remove_stale_temporaries, write_atomic
 from autograder.grade.batch import grade_all
 from autograder.grade.cache import ResultCache, grader_fingerprint, submission_key
 from autograder.grade.outcome import SubmissionResult
 from autograder.inert import visible
-from autograder.report.files import write_atomic
 from autograder.report.gradebook import gradebook_csv
 from autograder.report.lms import lms_csv, read_roster
 from autograder.report.manual import read_manual, write_manual_template
@@ -56,11 +56,6 @@ def limits_for(options: GradeOptions) -> Limits:
     )
 
 
-def _remove_stale_temporaries(out: Path) -> None:
-    # write_atomic's temporaries are only left behind by a run that was killed mid-write.
-    if out.is_dir():
-        for tmp in out.rglob(".*.tmp"):
-            tmp.unlink(missing_ok=True)
 
 
 def grade(options: GradeOptions) -> list[SubmissionResult]:
@@ -93,7 +88,7 @@ def grade(options: GradeOptions) -> list[SubmissionResult]:
         for path in isolation.protect(paths):
             print(f"isolation uid: made {path} unreadable to other users", file=sys.stderr)
     progress = Progress(len(subs))
-    _remove_stale_temporaries(options.out)
+    remove_stale_temporaries(options.out)
     limits = limits_for(options)
     cache = ResultCache(options.out)
     fingerprint = grader_fingerprint(limits, options.unsafe, level.value)

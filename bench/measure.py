@@ -8,7 +8,7 @@ Memory is measured two ways, since psutil is not installed:
   shared page between the processes sharing it, so a just-forked child does not
   count its parent's copy-on-write pages a second time (summed RSS did: a worker's
   fork for the next sandbox showed up as 76 MiB more). Processes of the sandbox
-  uids (61000+) are counted apart, so the grader's own memory is not mixed with
+  uids (SANDBOX_UID_BASE and up) are counted apart, so the grader's own memory is not mixed with
   the student code it runs.
 """
 
@@ -25,7 +25,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-SANDBOX_UID_BASE = 61000
+from autograder.run.isolation import SANDBOX_UID_BASE
+
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 

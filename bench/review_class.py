@@ -19,10 +19,11 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from autograder import STUDENT_NB  # noqa: E402
+from autograder.cells import grade_id  # noqa: E402
 from autograder.grade.outcome import SubmissionResult, TestOutcome  # noqa: E402
 from autograder.rubric import load_rubric  # noqa: E402
 
-STUDENT_NB = REPO / "assignment" / "hw2.ipynb"
 RUBRIC = load_rubric()
 MANUAL = [i.id for i in RUBRIC.manual]
 # 1×1 PNG: a pasted photo of a handwritten derivation, in miniature.
@@ -37,7 +38,7 @@ def notebook(answers: dict[str, Answer]) -> dict[str, Any]:
     """The released notebook with the written cells of ``answers`` filled in."""
     nb = json.loads(STUDENT_NB.read_text(encoding="utf-8"))
     for cell in nb["cells"]:
-        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        gid = grade_id(cell)
         if gid in answers:
             ans = answers[gid]
             text, atts = (ans, None) if isinstance(ans, str) else ans

@@ -17,6 +17,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from autograder.run.sandbox import WORKER_ENV
 from bench import measure
 
 REPO = Path(__file__).resolve().parents[1]
@@ -84,17 +85,7 @@ def floor_env(work: Path, runtime: Path) -> dict[str, str]:
     mpl.mkdir(parents=True, exist_ok=True)
     for cached in (runtime / "mpl").glob("fontlist-*.json"):
         shutil.copyfile(cached, mpl / cached.name)
-    return {
-        "HOME": str(work),
-        "MPLBACKEND": "Agg",
-        "MPLCONFIGDIR": str(mpl),
-        "OPENBLAS_NUM_THREADS": "1",
-        "OMP_NUM_THREADS": "1",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTHONHASHSEED": "0",
-        "LANG": "C.UTF-8",
-        "PATH": "/usr/bin:/bin",
-    }
+    return {**WORKER_ENV, "HOME": str(work), "MPLCONFIGDIR": str(mpl), "PATH": "/usr/bin:/bin"}
 
 
 def floor(notebooks: list[Path], work: Path, runtime: Path) -> dict:

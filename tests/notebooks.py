@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import ast
-import importlib.util
 import sys
 import time
 import tomllib
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import nbformat
@@ -18,8 +16,12 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # `autograder` must import however pytest is started
     sys.path.insert(0, str(REPO))
 
-INSTRUCTOR_NB = REPO / "solutions" / "hw2_instructor.ipynb"
-STUDENT_NB = REPO / "assignment" / "hw2.ipynb"
+# The tests name the repo's files and read cells as the package does (re-exported).
+from autograder import INSTRUCTOR_NB, STUDENT_NB  # noqa: E402, F401
+from autograder.cells import grade_id  # noqa: E402
+from autograder.cells import nbgrader_meta as nbgrader  # noqa: E402, F401
+from autograder.reference import load_reference  # noqa: E402, F401
+
 RUBRIC = tomllib.loads((REPO / "autograder" / "rubric.toml").read_text(encoding="utf-8"))
 ITEMS = {item["id"]: item for item in RUBRIC["item"]}
 FUNCTIONS = [i for i, item in ITEMS.items() if item["kind"] == "auto"]
@@ -31,24 +33,12 @@ HEADINGS = (
 )
 
 
-def load_reference() -> ModuleType:
-    """solutions/hw2.py as a module (solutions/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("hw2_reference", REPO / "solutions" / "hw2.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def read(path: Path) -> NotebookNode:
     return nbformat.read(path, as_version=4)
 
 
-def nbgrader(cell: NotebookNode) -> dict[str, Any]:
-    return dict(cell.get("metadata", {}).get("nbgrader", {}))
-
-
 def by_grade_id(nb: NotebookNode) -> dict[str, NotebookNode]:
-    return {nbgrader(c)["grade_id"]: c for c in nb.cells if "grade_id" in nbgrader(c)}
+    return {gid: c for c in nb.cells if (gid := grade_id(c))}
 
 
 def solution_bodies(nb: NotebookNode) -> dict[str, list[str]]:

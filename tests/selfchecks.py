@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from nbformat import NotebookNode
 
+from autograder.cells import grade_id
+
 BLAME = re.compile(r"^(\w+): ")
 
 
@@ -28,10 +30,6 @@ class CheckResult:
     message: str = ""
 
 
-def _grade_id(cell: NotebookNode) -> str:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
-
-
 def run_self_checks(nb: NotebookNode, functions: list[str]) -> dict[str, CheckResult]:
     """fn → the outcome of the cell ``check_<fn>``, run after every answer cell."""
     ns: dict = {"__name__": "__main__"}
@@ -40,10 +38,10 @@ def run_self_checks(nb: NotebookNode, functions: list[str]) -> dict[str, CheckRe
     code = [c for c in nb.cells if c.cell_type == "code"]
     # Every answer first, then the checks: a check's verdict must not depend on whether a
     # function it calls is defined above or below it (the hidden tests see them all).
-    setup = [c for c in code if _grade_id(c) == "imports" or _grade_id(c) in answers]
-    checks = [c for c in code if _grade_id(c).startswith("check_")]
+    setup = [c for c in code if grade_id(c) == "imports" or grade_id(c) in answers]
+    checks = [c for c in code if grade_id(c).startswith("check_")]
     for cell in setup + checks:
-        gid = _grade_id(cell)
+        gid = grade_id(cell)
         fn = gid.removeprefix("check_")
         try:
             with (

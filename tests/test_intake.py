@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from autograder.files import write_atomic
 from autograder.inert import FORMULA_START, csv_cell, from_csv_cell, path_text, visible
-from autograder.report.files import write_atomic
 from autograder.rubric import load_rubric
 from autograder.run import wire
 from autograder.submissions import (

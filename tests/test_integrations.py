@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import csv
-import importlib.util
 import json
 import math
 import os
@@ -27,6 +26,7 @@ from notebooks import (
     REPO,
     STUDENT_NB,
     by_grade_id,
+    load_reference,
     read,
     solution_bodies,
 )
@@ -232,10 +232,7 @@ def recording() -> dict:
 
 
 def _reference_namespace() -> dict:
-    spec = importlib.util.spec_from_file_location("hw2_reference", REPO / "solutions" / "hw2.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return dict(vars(module))
+    return dict(vars(load_reference()))
 
 
 def _grader_functions() -> set[tuple[str, str]]:

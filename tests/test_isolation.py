@@ -240,7 +240,7 @@ def test_an_ordinary_user_grades(mode):
 
 
 def isolation_mode(path: Path) -> int:
-    from autograder.report.files import DIR_MODE, FILE_MODE
+    from autograder.files import DIR_MODE, FILE_MODE
 
     return DIR_MODE if path.is_dir() else FILE_MODE
 

@@ -12,9 +12,9 @@ import hashlib
 import json
 from pathlib import Path
 
-from autograder import PACKAGE_DIR, REPO_DIR
+from autograder import PACKAGE_DIR, REFERENCE_PY
+from autograder.files import write_atomic
 from autograder.grade.outcome import SubmissionResult
-from autograder.report.files import write_atomic
 from autograder.run.sandbox import Limits
 from autograder.submissions import Submission, UnreadableNotebook, read_submission
 
@@ -23,7 +23,7 @@ _DECIDING = [
     *sorted((PACKAGE_DIR / "grade").glob("*.py")),
     *sorted((PACKAGE_DIR / "run").glob("*.py")),
     PACKAGE_DIR / "rubric.toml",
-    REPO_DIR / "solutions" / "hw2.py",
+    REFERENCE_PY,
 ]
 
 

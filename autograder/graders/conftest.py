@@ -6,25 +6,19 @@ submission, session scope); `grading` is the session's plugin.
 
 from __future__ import annotations
 
-import importlib.util
 import zlib
 from types import ModuleType
 
 import numpy as np
 import pytest
 
-from autograder import REPO_DIR
-
-REFERENCE_PATH = REPO_DIR / "solutions" / "hw2.py"
+from autograder.reference import load_reference
 
 
 @pytest.fixture(scope="session")
 def ref() -> ModuleType:
     """The reference solution module, solutions/hw2.py (trusted: the instructor's own file)."""
-    spec = importlib.util.spec_from_file_location("hw2_reference", REFERENCE_PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_reference()
 
 
 @pytest.fixture(scope="session")

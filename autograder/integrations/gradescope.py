@@ -30,6 +30,7 @@ grader runs at the ``uid`` isolation level there (autograder.run.isolation).
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import stat
@@ -39,7 +40,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from autograder import REPO_DIR
+from autograder import REFERENCE_PY, REPO_DIR
+from autograder.files import write_atomic
 from autograder.inert import json_text
 from autograder.rubric import load_rubric
 from autograder.submissions import UnreadableNotebook, read_notebook_bytes
@@ -51,7 +53,7 @@ FILES = (
     "requirements-sandbox.txt",
     "pyproject.toml",
     "scripts/setup.sh",
-    "solutions/hw2.py",
+    REFERENCE_PY.relative_to(REPO_DIR).as_posix(),
 )
 PACKAGE_SUFFIXES = (".py", ".toml", ".ini")
 GRADE_TIMEOUT = 540  # seconds: below Gradescope's default 10-minute limit
@@ -105,17 +107,15 @@ def _entries(repo: Path) -> list[tuple[str, bytes, int]]:
 
 def build_zip(out_dir: Path, repo: Path = REPO_DIR) -> Path:
     """Write OUT_DIR/autograder.zip (deterministic: fixed dates, sorted names) and return it."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    dest = out_dir / ZIP_NAME
-    tmp = dest.with_suffix(".zip.tmp")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+    dest = Path(out_dir) / ZIP_NAME
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data, mode in _entries(repo):
             info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
             info.external_attr = (0o100000 | mode) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, data)
-    os.replace(tmp, dest)
+    write_atomic(dest, buf.getvalue())  # 640: it holds the reference solution
     return dest
 
 
@@ -237,10 +237,8 @@ def run_autograder(root: Path) -> dict:
 
 
 def _write_results(results: Path, data: dict) -> dict:
-    tmp_results = results.with_suffix(".json.tmp")
     text = json_text(json.dumps(data, indent=2, ensure_ascii=False))
-    tmp_results.write_text(text + "\n", encoding="utf-8")
-    os.replace(tmp_results, results)
+    write_atomic(results, text + "\n", mode=0o644)  # the harness reads it, maybe as another uid
     return data
 
 

@@ -35,12 +35,12 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import REPO_DIR
+from autograder import INSTRUCTOR_NB
+from autograder.cells import CODE_STUB, TEXT_STUB, nbgrader_meta
+from autograder.files import write_atomic
 from autograder.integrations import venv_env
-from autograder.release.preprocessors import CODE_STUB, TEXT_STUB
+from autograder.release import to_bytes
 from autograder.rubric import load_rubric
-
-SOURCE_NB = REPO_DIR / "solutions" / "hw2_instructor.ipynb"
 
 CONFIG = """\
 # nbgrader configuration for {title}.
@@ -63,7 +63,7 @@ c.Execute.timeout = 30
 """
 
 
-def write_course(dest: Path, source: Path = SOURCE_NB) -> Path:
+def write_course(dest: Path, source: Path = INSTRUCTOR_NB) -> Path:
     """Write the course folder at ``dest`` (created if needed) and return it.
 
     Rewrites nbgrader_config.py and source/<assignment>/; leaves everything else in
@@ -71,29 +71,22 @@ def write_course(dest: Path, source: Path = SOURCE_NB) -> Path:
     """
     rubric = load_rubric()
     dest = Path(dest)
-    src_dir = dest / "source" / rubric.assignment
-    src_dir.mkdir(parents=True, exist_ok=True)
-    (dest / "nbgrader_config.py").write_text(
-        CONFIG.format(
-            title=rubric.title,
-            assignment=rubric.assignment,
-            code_stub=CODE_STUB,
-            text_stub=TEXT_STUB,
-        ),
-        encoding="utf-8",
+    config = CONFIG.format(
+        title=rubric.title, assignment=rubric.assignment, code_stub=CODE_STUB, text_stub=TEXT_STUB
     )
+    write_atomic(dest / "nbgrader_config.py", config)
     nb = nbformat.read(source, as_version=4)
     auto = {it.id: it for it in rubric.auto}
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-        meta = cell.metadata.get("nbgrader", {})
+        meta = nbgrader_meta(cell)
         gid = meta.get("grade_id", "")
         if meta.get("solution") and gid in auto:  # graded by our hidden graders
             meta.update(grade=True, points=auto[gid].points)
         elif meta.get("grade") and gid.removeprefix("check_") in auto:  # feedback only
             meta["points"] = 0
-    nbformat.write(nb, src_dir / f"{rubric.assignment}.ipynb")
+    write_atomic(dest / "source" / rubric.assignment / f"{rubric.assignment}.ipynb", to_bytes(nb))
     return dest
 
 

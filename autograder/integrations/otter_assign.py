@@ -44,7 +44,6 @@ import ast
 import builtins
 import io
 import json
-import os
 import re
 import subprocess
 import sys
@@ -56,11 +55,13 @@ from typing import Any
 import nbformat
 from nbformat import NotebookNode
 
-from autograder import PACKAGE_DIR, REPO_DIR
+from autograder import INSTRUCTOR_NB, PACKAGE_DIR
+from autograder.cells import grade_id, nbgrader_meta
+from autograder.files import write_atomic
 from autograder.integrations import otter_replay, venv_env
+from autograder.release import to_bytes
 from autograder.rubric import load_rubric
 
-SOURCE_NB = REPO_DIR / "solutions" / "hw2_instructor.ipynb"
 BUNDLE = "hw2_graders.zip"
 # The graders import pytest (their marks); otter's own image does not have it.
 REQUIREMENTS = "pytest==9.2.0\n"
@@ -104,9 +105,7 @@ def write_bundle(path: Path, recording: dict[str, Any]) -> Path:
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in sorted(entries):
             zf.writestr(zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0)), data)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(buf.getvalue())
-    os.replace(tmp, path)
+    write_atomic(path, buf.getvalue())
     return path
 
 
@@ -193,12 +192,11 @@ def _clean(cell: NotebookNode) -> NotebookNode:
     return cell
 
 
-def _nbgrader(cell: NotebookNode) -> dict[str, Any]:
-    return cell.get("metadata", {}).get("nbgrader", {})
-
-
 def master_notebook(
-    source: Path = SOURCE_NB, *, run_tests: bool = False, recording: dict[str, Any] | None = None
+    source: Path = INSTRUCTOR_NB,
+    *,
+    run_tests: bool = False,
+    recording: dict[str, Any] | None = None,
 ) -> NotebookNode:
     """The otter-assign master notebook for the instructor notebook at ``source``.
 
@@ -208,16 +206,16 @@ def master_notebook(
     tests = hidden_tests(recording or otter_replay.record())
     nb = nbformat.read(source, as_version=4)
     cells = nb.cells
-    checks = {_nbgrader(c).get("grade_id"): c for c in cells}
+    checks = {grade_id(c): c for c in cells}
     config = ASSIGNMENT_CONFIG.format(
         assignment=rubric.assignment, run_tests="true" if run_tests else "false", bundle=BUNDLE
     )
     out = [_raw(config)]
     i = 0
     while i < len(cells):
-        cell, meta = cells[i], _nbgrader(cells[i])
+        cell, meta = cells[i], nbgrader_meta(cells[i])
         gid = meta.get("grade_id")
-        nxt = _nbgrader(cells[i + 1]) if i + 1 < len(cells) else {}
+        nxt = nbgrader_meta(cells[i + 1]) if i + 1 < len(cells) else {}
         if cell.cell_type == "markdown" and not meta and nxt.get("solution") and nxt.get("grade"):
             # A written question: its prompt, then the model answer (manual in otter).
             item = rubric.item(nxt["grade_id"])
@@ -262,15 +260,14 @@ def master_notebook(
     return master
 
 
-def write_master(dest: Path, source: Path = SOURCE_NB, *, run_tests: bool = False) -> Path:
+def write_master(dest: Path, source: Path = INSTRUCTOR_NB, *, run_tests: bool = False) -> Path:
     """Write DEST/<assignment>.ipynb, its grader bundle and requirements; return its path."""
     dest = Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
     recording = otter_replay.record()
     write_bundle(dest / BUNDLE, recording)
-    (dest / "requirements.txt").write_text(REQUIREMENTS, encoding="utf-8")
+    write_atomic(dest / "requirements.txt", REQUIREMENTS)
     path = dest / f"{load_rubric().assignment}.ipynb"
-    nbformat.write(master_notebook(source, run_tests=run_tests, recording=recording), path)
+    write_atomic(path, to_bytes(master_notebook(source, run_tests=run_tests, recording=recording)))
     return path
 
 

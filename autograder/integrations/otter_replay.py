@@ -328,6 +328,7 @@ def record() -> dict[str, Any]:
     """
     import pytest
 
+    from autograder import REFERENCE_PY
     from autograder.grade.session import GRADERS_DIR, GradingPlugin
     from autograder.run.sandbox import Limits
     from autograder.submissions import Submission
@@ -337,7 +338,7 @@ def record() -> dict[str, Any]:
 
     class Recorder(GradingPlugin):
         def __init__(self, wrong: bool) -> None:
-            sub = Submission("reference", Path("solutions/hw2.py"))
+            sub = Submission("reference", REFERENCE_PY)
             super().__init__([(sub, [])], runtime=Path("/nonexistent"), slot=0,
                              limits=Limits(), unsafe=True)  # fmt: skip
             self.wrong = wrong

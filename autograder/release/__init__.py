@@ -7,14 +7,13 @@ checked byte for byte against a fresh release.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import nbformat
 from nbconvert.preprocessors import Preprocessor
 from nbformat import NotebookNode
 
+from autograder.files import write_atomic
 from autograder.release.preprocessors import (
     CheckNoMarkers,
     ClearOutputs,
@@ -59,16 +58,7 @@ def release(source: Path, dest: Path) -> Path:
     """
     source, dest = Path(source), Path(dest)
     data = to_bytes(student_notebook(nbformat.read(source, as_version=4)))
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    # A temporary file in the same directory, then os.replace: readers never see a
-    # half-written notebook, and a failed release leaves no debris behind.
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; the notebook is meant to be shared
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # Atomic: readers never see a half-written notebook, and a failed release leaves
+    # no debris behind. 644: the student notebook is meant to be shared.
+    write_atomic(dest, data, mode=0o644)
     return dest

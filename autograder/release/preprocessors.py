@@ -14,10 +14,10 @@ from typing import Any
 from nbconvert.preprocessors import Preprocessor
 from nbformat import NotebookNode
 
+from autograder.cells import CODE_STUB, TEXT_STUB, nbgrader_meta
+
 BEGIN_SOLUTION = "BEGIN SOLUTION"
 END_SOLUTION = "END SOLUTION"
-CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
-TEXT_STUB = "YOUR ANSWER HERE"
 # Markers that mean instructor-only content; none may reach a student.
 FORBIDDEN_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 # Cell metadata that records a run or a UI state, not the assignment: it would make the
@@ -27,10 +27,6 @@ VOLATILE_CELL_METADATA = ("execution", "ExecuteTime", "collapsed", "scrolled")
 
 class ReleaseError(Exception):
     """The source notebook cannot be released safely (it would leak or is malformed)."""
-
-
-def _nbgrader(cell: NotebookNode) -> dict[str, Any]:
-    return cell.get("metadata", {}).get("nbgrader", {})
 
 
 class ClearSolutions(Preprocessor):
@@ -63,7 +59,7 @@ class ClearSolutions(Preprocessor):
         self, cell: NotebookNode, resources: dict[str, Any], index: int
     ) -> tuple[NotebookNode, dict[str, Any]]:
         replaced = self._replace_regions(cell)
-        is_solution = bool(_nbgrader(cell).get("solution", False))
+        is_solution = bool(nbgrader_meta(cell).get("solution", False))
         if replaced and not is_solution:
             # Graders find answers by grade_id; an unmarked region would be ungradable.
             raise ReleaseError(f"solution region in cell {cell.get('id')}, not a solution cell")
@@ -94,7 +90,7 @@ class LockCells(Preprocessor):
     def preprocess_cell(
         self, cell: NotebookNode, resources: dict[str, Any], index: int
     ) -> tuple[NotebookNode, dict[str, Any]]:
-        meta = _nbgrader(cell)
+        meta = nbgrader_meta(cell)
         if meta.get("solution"):
             cell.metadata["deletable"] = False
         elif meta.get("grade") or meta.get("locked"):

@@ -15,8 +15,8 @@ import io
 import math
 from pathlib import Path
 
+from autograder.files import write_atomic
 from autograder.inert import csv_cell, from_csv_cell
-from autograder.report.files import write_atomic
 from autograder.rubric import Rubric
 
 

@@ -37,8 +37,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from autograder.files import write_atomic
 from autograder.grade.outcome import SubmissionResult
-from autograder.report.files import write_atomic
 from autograder.report.pdf_sandbox import (
     Lane,
     LatexRun,

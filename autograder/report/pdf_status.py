@@ -20,9 +20,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from autograder.files import write_atomic
 from autograder.grade.outcome import SubmissionResult
 from autograder.inert import csv_cell, from_csv_cell, visible
-from autograder.report.files import write_atomic
 from autograder.rubric import Rubric
 
 if TYPE_CHECKING:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from autograder.files import write_atomic
 from autograder.grade.outcome import SubmissionResult
 from autograder.inert import path_text, visible
-from autograder.report.files import write_atomic
 from autograder.report.results_json import dumps, results_json
 from autograder.rubric import Rubric
 

@@ -14,7 +14,7 @@ import io
 import sys
 from pathlib import Path
 
-from autograder.report.files import write_atomic
+from autograder.files import write_atomic
 from autograder.report.gradebook import gradebook_csv
 from autograder.report.lms import lms_csv
 from autograder.report.manual import read_manual

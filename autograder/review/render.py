@@ -25,11 +25,9 @@ from markdown_it import MarkdownIt
 from mdit_py_plugins.amsmath import amsmath_plugin
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
-from autograder import REPO_DIR
+from autograder import INSTRUCTOR_NB, STUDENT_NB
+from autograder.cells import TEXT_STUB, grade_id
 
-INSTRUCTOR_NB = REPO_DIR / "solutions" / "hw2_instructor.ipynb"
-STUDENT_NB = REPO_DIR / "assignment" / "hw2.ipynb"
-PLACEHOLDER = "YOUR ANSWER HERE"
 GRAPH_CELL = "fig_graph"  # the notebook cell that draws Q1's computational graph
 
 # Bounds: whatever a student pastes, a page stays small and quick.
@@ -70,7 +68,7 @@ class Answer:
 
     @property
     def unanswered(self) -> bool:
-        return not self.attachments and normalise(self.source) in ("", normalise(PLACEHOLDER))
+        return not self.attachments and normalise(self.source) in ("", normalise(TEXT_STUB))
 
     def group_key(self) -> str:
         """Equal for answers that are the same up to whitespace and LaTeX spacing."""
@@ -99,19 +97,12 @@ def _join(src: object) -> str:
     return "".join(map(str, src)) if isinstance(src, list) else str(src or "")
 
 
-def _grade_id(cell: dict) -> str | None:
-    meta = cell.get("metadata")
-    nbg = meta.get("nbgrader") if isinstance(meta, dict) else None
-    gid = nbg.get("grade_id") if isinstance(nbg, dict) else None
-    return gid if isinstance(gid, str) else None
-
-
 @cache
 def _released_positions() -> dict[str, int]:
     """grade_id → cell index in the released notebook: the fallback when a student's
     tool dropped cell metadata but kept the cell order."""
     nb = json.loads(STUDENT_NB.read_text(encoding="utf-8"))
-    return {g: k for k, c in enumerate(nb["cells"]) if (g := _grade_id(c))}
+    return {g: k for k, c in enumerate(nb["cells"]) if (g := grade_id(c))}
 
 
 def _attachments(cell: dict) -> list[Attachment]:
@@ -141,7 +132,7 @@ def _attachments(cell: dict) -> list[Attachment]:
 
 def _figure(cells: list) -> bytes | None:
     for cell in cells:
-        if isinstance(cell, dict) and _grade_id(cell) == GRAPH_CELL:
+        if isinstance(cell, dict) and grade_id(cell) == GRAPH_CELL:
             for out in cell.get("outputs") or []:
                 png = (out.get("data") or {}).get("image/png") if isinstance(out, dict) else None
                 if png and len(_join(png)) <= MAX_ATTACHMENT_BYTES:
@@ -164,7 +155,7 @@ def read_answers(path: Path, items: list[str]) -> dict[str, Answer]:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else str(exc)[:200]
         return {i: Answer("", problem=f"notebook not readable: {reason}") for i in items}
-    by_id = {g: c for c in cells if isinstance(c, dict) and (g := _grade_id(c))}
+    by_id = {g: c for c in cells if isinstance(c, dict) and (g := grade_id(c))}
     figure = _figure(cells)
     answers = {}
     for item in items:
@@ -217,8 +208,8 @@ def model_answers(path: Path = INSTRUCTOR_NB) -> dict[str, ModelAnswer]:
     nb = json.loads(path.read_text(encoding="utf-8"))
     found = {}
     for cell in nb["cells"]:
-        gid = _grade_id(cell)
-        if gid is None or cell.get("cell_type") != "markdown":
+        gid = grade_id(cell)
+        if not gid or cell.get("cell_type") != "markdown":
             continue
         text = _join(cell.get("source"))
         answer, _, rubric = text.partition("**Rubric:**")

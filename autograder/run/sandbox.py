@@ -42,6 +42,19 @@ from autograder.run.isolation import (  # noqa: F401  (re-exported)
 
 _HERE = Path(__file__).resolve().parent
 WORKER_FILES = ("worker.py", "wire.py", "objective.py")
+# The student process's whole environment: one BLAS thread (its share of the CPU), a
+# headless matplotlib, no bytecode written, a fixed hash seed. HOME and MPLCONFIGDIR
+# are the sandbox's own /tmp unless the level has no mount namespace (see _command).
+WORKER_ENV = {
+    "HOME": "/tmp",
+    "MPLBACKEND": "Agg",
+    "MPLCONFIGDIR": "/tmp/mpl",
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "PYTHONHASHSEED": "0",
+    "LANG": "C.UTF-8",
+}
 
 
 class SandboxDied(Exception):
@@ -157,16 +170,7 @@ class Sandbox:
     def _command(self, req_r: int, reply_w: int, data_fds: list[int]) -> tuple[list[str], Path]:
         """The worker's command line and its working folder (host side)."""
         python = str(self.runtime / "bin" / "python")
-        env = {
-            "HOME": "/tmp",
-            "MPLBACKEND": "Agg",
-            "MPLCONFIGDIR": "/tmp/mpl",
-            "OPENBLAS_NUM_THREADS": "1",
-            "OMP_NUM_THREADS": "1",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "PYTHONHASHSEED": "0",
-            "LANG": "C.UTF-8",
-        }
+        env = dict(WORKER_ENV)
         tail = [str(req_r), str(reply_w)]
         cgroup = isolation.make_cgroup(
             f"hw2-{os.getpid()}-{self.slot}-{time.monotonic_ns()}", self.limits.proc_limits()
