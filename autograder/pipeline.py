@@ -56,8 +56,6 @@ def limits_for(options: GradeOptions) -> Limits:
     )
 
 
-
-
 def grade(options: GradeOptions) -> list[SubmissionResult]:
     """Grade every submission; writes OUT/results/*.json, OUT/logs/*.txt and OUT/grades.csv.
 
