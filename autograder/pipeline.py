@@ -34,8 +34,7 @@ class GradeOptions:
     out: Path
     jobs: int = os.cpu_count() or 1
     pdf: bool = True
-    timeout: float = 10.0
-    memory_mb: int = 2048
+    limits: Limits = Limits()  # `--timeout T` → Limits.from_timeout(T)
     unsafe: bool = False
     force: bool = False
     roster: Path | None = None
@@ -46,16 +45,6 @@ class GradingIncomplete(Exception):
 
     The command then exits non-zero: a failed row is never a silent zero.
     """
-
-
-def limits_for(options: GradeOptions) -> Limits:
-    """--timeout bounds each cell and each call; a whole submission gets 15× that."""
-    return Limits(
-        memory_mb=options.memory_mb,
-        cell_timeout=options.timeout,
-        call_timeout=options.timeout,
-        submission_timeout=max(60.0, 15 * options.timeout),
-    )
 
 
 def _remove_stale_temporaries(out: Path) -> None:
@@ -172,7 +161,7 @@ def grade(options: GradeOptions) -> list[SubmissionResult]:
             print(f"isolation uid: made {path} unreadable to other users", file=sys.stderr)
     progress = Progress(len(subs))
     _remove_stale_temporaries(options.out)
-    limits = limits_for(options)
+    limits = options.limits
     cache = ResultCache(options.out)
     fingerprint = grader_fingerprint(limits, options.unsafe, level.value)
     keys = {s.student: submission_key(s, fingerprint) for s in subs}
