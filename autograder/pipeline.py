@@ -8,7 +8,7 @@ import io
 import json
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import REPO_DIR
@@ -34,7 +34,7 @@ class GradeOptions:
     out: Path
     jobs: int = os.cpu_count() or 1
     pdf: bool = True
-    limits: Limits = Limits()  # `--timeout T` → Limits.from_timeout(T)
+    limits: Limits = field(default_factory=Limits)  # `--timeout T`: Limits.from_timeout(T)
     unsafe: bool = False
     force: bool = False
     roster: Path | None = None

@@ -1,6 +1,6 @@
 """An nbgrader course folder for this assignment, generated from the instructor notebook.
 
-    python -m autograder.integrations.nbgrader_course DEST
+    hw2 nbgrader-course DEST [--generate]      (or: make nbgrader-course DEST=…)
 
 writes::
 
@@ -18,19 +18,18 @@ answers with the rubric ids. One gradebook holds every score, so in the course s
 In DEST, ``nbgrader generate_assignment hw2`` gives ``release/hw2/hw2.ipynb``, the cells of
 our ``assignment/hw2.ipynb`` with those points; ``nbgrader autograde hw2`` runs the notebooks
 (the self-checks score 0 of 0); our hidden graders grade nbgrader's tree directly,
-``python -m autograder grade DEST/submitted --out OUT``; and :func:`import_grades`
-(``--import-grades OUT``) writes each function's score and feedback into nbgrader's
-gradebook through its own API, where formgrader shows them beside the written answers it
-grades by hand. Run it after every ``nbgrader autograde``, which resets those cells.
+``hw2 grade DEST/submitted --out OUT``; and :func:`import_grades`
+(``hw2 nbgrader-course DEST --import-grades OUT``) writes each function's score and
+feedback into nbgrader's gradebook through its own API, where formgrader shows them beside
+the written answers it grades by hand. Run it after every ``nbgrader autograde``, which
+resets those cells.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
@@ -160,48 +159,3 @@ def nbgrader(dest: Path, *args: str, timeout: float = 600) -> subprocess.Complet
         text=True,
         timeout=timeout,
     )
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m autograder.integrations.nbgrader_course",
-        description="Write an nbgrader course folder for this assignment.",
-    )
-    parser.add_argument("dest", metavar="DEST", help="the course folder to write")
-    parser.add_argument(
-        "--generate",
-        action="store_true",
-        help="also run `nbgrader generate_assignment` in DEST (writes release/)",
-    )
-    parser.add_argument(
-        "--import-grades",
-        metavar="OUT",
-        help="write the hidden graders' results in OUT (from `python -m autograder grade "
-        "DEST/submitted --out OUT`) into DEST's gradebook; run after `nbgrader autograde`",
-    )
-    args = parser.parse_args(argv)
-    if args.import_grades:
-        try:
-            done = import_grades(Path(args.dest), Path(args.import_grades))
-        except FileNotFoundError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        if not done:
-            print("error: the gradebook has no submissions of this assignment", file=sys.stderr)
-        for student, what in sorted(done.items()):
-            print(f"{student!r}: {what}")  # ids are folder names: never raw to a terminal
-        return 0 if done and all(w == "imported" for w in done.values()) else 1
-    dest = write_course(Path(args.dest))
-    assignment = load_rubric().assignment
-    print(f"wrote {dest / 'nbgrader_config.py'} and {dest / 'source' / assignment}/")
-    if args.generate:
-        p = nbgrader(dest, "generate_assignment", assignment, "--force")
-        if p.returncode:
-            print(p.stdout + p.stderr, file=sys.stderr)
-            return p.returncode
-        print(f"generated {dest / 'release' / assignment / (assignment + '.ipynb')}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
