@@ -189,14 +189,14 @@ def _bench(args: argparse.Namespace) -> int:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 0")
     out = Path(args.out)
     if args.which == "run":
-        from autograder.bench import run_bench
-
         try:
             scale = sorted({int(s) for s in args.scale.split(",") if s.strip()})
         except ValueError:
             raise UsageError("--scale takes class sizes like 10,100") from None
         if args.big:
             scale = sorted({*scale, 1000})
+        from autograder.bench import run_bench
+
         options = run_bench.BenchOptions(
             n=args.n,
             otter_sample=args.otter_sample,

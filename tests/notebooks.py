@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import importlib.util
-import sys
 import time
 import tomllib
 from pathlib import Path
@@ -15,8 +14,6 @@ import nbformat
 from nbformat import NotebookNode
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:  # `autograder` must import however pytest is started
-    sys.path.insert(0, str(REPO))
 
 INSTRUCTOR_NB = REPO / "solutions" / "hw2_instructor.ipynb"
 STUDENT_NB = REPO / "assignment" / "hw2.ipynb"

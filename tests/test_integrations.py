@@ -41,9 +41,7 @@ from autograder.integrations import (
     venv_env,
 )
 from autograder.rubric import load_rubric
-
-sys.path.insert(0, str(REPO / "examples"))
-from build_examples import TYPICAL_MISTAKES, solutions
+from examples.build_examples import TYPICAL_MISTAKES, solutions
 
 AUTO_MAX = load_rubric().auto_points  # a correct notebook's autograded score
 
