@@ -3,6 +3,8 @@
 #   make test    set up, then run the whole test suite
 SHELL := /bin/bash
 PY := .venv/bin/python
+# = .venv/bin/hw2, but always this checkout's code (a venv may be shared or copied)
+HW2 := $(PY) -m autograder
 SUBMISSIONS ?= examples/submissions
 OUT ?= out
 GRADE_ARGS ?=
@@ -12,21 +14,21 @@ GRADE_ARGS ?=
 all: grade
 
 setup: .venv/.ready
-.venv/.ready: scripts/setup.sh requirements.txt requirements-sandbox.txt
+.venv/.ready: scripts/setup.sh requirements.txt requirements-sandbox.txt pyproject.toml
 	@bash scripts/setup.sh
 	@touch $@
 
 release: setup
-	$(PY) -m autograder release
+	$(HW2) release
 
 grade: setup
-	$(PY) -m autograder grade $(SUBMISSIONS) --out $(OUT) $(GRADE_ARGS)
+	$(HW2) grade $(SUBMISSIONS) --out $(OUT) $(GRADE_ARGS)
 
 # Grade the written answers in the browser: prints a URL with an access token.
 # make review [OUT=out] [REVIEW_ARGS="--port 8765 --host 127.0.0.1"]; --export merges without a server.
 REVIEW_ARGS ?=
 review: setup
-	$(PY) -m autograder review $(OUT) $(REVIEW_ARGS)
+	$(HW2) review $(OUT) $(REVIEW_ARGS)
 
 test: setup
 	$(PY) -m pytest -n 2 --dist loadfile tests
@@ -41,40 +43,41 @@ test-fast: setup
 quote = '$(subst ','\'',$(1))'
 pdf: setup
 	@test -n $(call quote,$(NB)) || { echo "usage: make pdf NB=path/to/notebook.ipynb [PDF=dest.pdf]" >&2; exit 2; }
-	$(PY) -m autograder.report.pdf $(call quote,$(NB)) $(if $(PDF),$(call quote,$(PDF)))
+	$(HW2) pdf $(call quote,$(NB)) $(if $(PDF),$(call quote,$(PDF)))
 
 # The README's pictures: page 1 of the graded PDF of the typical_mistakes example, and the
 # grading page of `make review` (taken by its browser test).
 docs: setup
-	$(PY) -m autograder.report.pdf --example-page docs/graded-page.png
+	$(HW2) pdf --example-page docs/graded-page.png
 	HW2_UPDATE_DOCS=1 $(PY) -m pytest -q tests/test_review_browser.py -k grade_one_answer
 
-# Benchmarks against nbgrader and otter, side by side (bench/run_bench.py --help).
+# Benchmarks against nbgrader and otter, side by side (hw2 bench run --help).
+# They need this checkout's examples/ and tests/ (so: from its root).
 BENCH_ARGS ?=
 bench: setup
-	$(PY) bench/run_bench.py $(BENCH_ARGS)
-	$(PY) bench/review_bench.py
+	$(HW2) bench run $(BENCH_ARGS)
+	$(HW2) bench review
 
 # Grading time per submission at each isolation level against the full level (as root).
 bench-isolation: setup
-	$(PY) bench/isolation_bench.py $(BENCH_ARGS)
+	$(HW2) bench isolation $(BENCH_ARGS)
 
 # The small version CI runs so the script cannot rot (about 2 minutes).
 bench-ci: setup
-	$(PY) bench/run_bench.py --n 10 --otter-sample 3 --scale 10 --out out/bench-ci.json
-	$(PY) bench/review_bench.py --n 50 --pages 10 --out out/review-bench-ci.json
+	$(HW2) bench run --n 10 --otter-sample 3 --scale 10 --out out/bench-ci.json
+	$(HW2) bench review --n 50 --pages 10 --out out/review-bench-ci.json
 
 # Integrations: an nbgrader course, an otter-assign master notebook, a Gradescope zip.
 DEST ?= out/nbgrader-course
 OTTER_DEST ?= out/otter
 nbgrader-course: setup
-	$(PY) -m autograder.integrations.nbgrader_course $(DEST) --generate
+	$(HW2) nbgrader-course $(DEST) --generate
 
 otter: setup
-	$(PY) -m autograder.integrations.otter_assign $(OTTER_DEST) --assign
+	$(HW2) otter $(OTTER_DEST) --assign
 
 gradescope: setup
-	$(PY) -m autograder.integrations.gradescope out/gradescope
+	$(HW2) gradescope out/gradescope
 
 lint: setup
 	$(PY) -m ruff check . && $(PY) -m ruff format --check .

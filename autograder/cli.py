@@ -1,13 +1,23 @@
-"""The one place for command-line options; each command calls a plain function."""
+"""`hw2`: the one place for command-line options; each command calls a plain function.
+
+    hw2 {grade,review,pdf,release,nbgrader-course,otter,gradescope,bench} --help
+
+(also `python -m autograder …`). Bad options are one line on stderr and exit status 2.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 from pathlib import Path
 
-from autograder import INSTRUCTOR_NB, STUDENT_NB
+from autograder import INSTRUCTOR_NB, REPO_DIR, STUDENT_NB
+from autograder.run.sandbox import MIN_SUBMISSION_TIMEOUT, SUBMISSION_FACTOR, Limits
+
+DEFAULTS = Limits()  # `grade`'s defaults: --timeout and --memory show them
+BENCH_RESULTS = REPO_DIR / "bench"  # where the benchmarks' JSON results are kept
 
 
 class UsageError(Exception):
@@ -40,8 +50,7 @@ def _grade(args: argparse.Namespace) -> int:
         out=Path(args.out),
         jobs=args.jobs,
         pdf=not args.no_pdf,
-        timeout=args.timeout,
-        memory_mb=args.memory,
+        limits=Limits.from_timeout(args.timeout, memory_mb=args.memory),
         unsafe=args.unsafe_no_sandbox,
         force=args.force,
         roster=Path(args.roster) if args.roster else None,
@@ -82,8 +91,143 @@ def _review(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
 
 
+def _pdf(args: argparse.Namespace) -> int:
+    from autograder.report.pdf import export_pdf, render_example_page
+
+    if args.example_page:
+        if args.notebook:
+            raise UsageError("give a NOTEBOOK or --example-page, not both")
+        outcome = render_example_page(Path(args.example_page))
+        target = Path(args.example_page)
+    elif args.notebook:
+        notebook = Path(args.notebook)
+        outcome = export_pdf(
+            notebook, Path(args.dest) if args.dest else notebook.with_suffix(".pdf")
+        )
+        target = outcome.path
+    else:
+        raise UsageError("give a NOTEBOOK (and DEST.pdf), or --example-page PNG")
+    if not outcome.produced:
+        from autograder.inert import visible
+
+        print(visible(f"error: no PDF: {outcome.reason}"), file=sys.stderr)
+        return 1
+    extra = f" ({outcome.degraded})" if outcome.degraded else ""
+    print(f"wrote {target}{extra} in {outcome.seconds:.1f} s")
+    return 0
+
+
+def _nbgrader_course(args: argparse.Namespace) -> int:
+    from autograder.integrations.nbgrader_course import import_grades, nbgrader, write_course
+    from autograder.rubric import load_rubric
+
+    if args.import_grades:
+        if args.generate:
+            raise UsageError("--import-grades and --generate are separate steps")
+        try:
+            done = import_grades(Path(args.dest), Path(args.import_grades))
+        except FileNotFoundError as exc:
+            raise UsageError(str(exc)) from None
+        if not done:
+            print("error: the gradebook has no submissions of this assignment", file=sys.stderr)
+        for student, what in sorted(done.items()):
+            print(f"{student!r}: {what}")  # ids are folder names: never raw to a terminal
+        return 0 if done and all(w == "imported" for w in done.values()) else 1
+    dest = write_course(Path(args.dest))
+    assignment = load_rubric().assignment
+    print(f"wrote {dest / 'nbgrader_config.py'} and {dest / 'source' / assignment}/")
+    if args.generate:
+        p = nbgrader(dest, "generate_assignment", assignment, "--force")
+        if p.returncode:
+            print(p.stdout + p.stderr, file=sys.stderr)
+            return p.returncode
+        print(f"generated {dest / 'release' / assignment / (assignment + '.ipynb')}")
+    return 0
+
+
+def _otter(args: argparse.Namespace) -> int:
+    from autograder.integrations.otter_assign import otter, write_master
+
+    master = write_master(Path(args.dest), run_tests=args.run_tests)
+    print(f"wrote {master}")
+    if args.assign:
+        p = otter("assign", str(master), "dist", cwd=master.parent)
+        if p.returncode:
+            print(p.stdout + p.stderr, file=sys.stderr)
+            return p.returncode
+        print(f"otter assign wrote {master.parent / 'dist'}/ (student/ and autograder/)")
+    return 0
+
+
+def _gradescope(args: argparse.Namespace) -> int:
+    from autograder.integrations.gradescope import build_zip, run_autograder
+
+    if args.run:
+        if args.out_dir:
+            raise UsageError("--run grades $AUTOGRADER_ROOT/submission: give no OUT_DIR")
+        data = run_autograder(Path(os.environ.get("AUTOGRADER_ROOT", "/autograder")))
+        print(f"score: {data['score']}")
+        return 0
+    if not args.out_dir:
+        raise UsageError("OUT_DIR is required (or --run)")
+    print(f"wrote {build_zip(Path(args.out_dir))}")
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    # The benchmarks build their classes with the repository's examples/ and tests/ helpers.
+    if not all(importlib.util.find_spec(m) for m in ("examples", "tests")):
+        raise UsageError(
+            "the benchmarks need the repository's examples/ and tests/: run "
+            "`python -m autograder bench …` (or `make bench`) in the repository's root"
+        )
+    for name in ("n", "pages", "copies", "rounds", "jobs"):
+        if getattr(args, name, 1) < 1:
+            raise UsageError(f"--{name} must be at least 1")
+    for name in ("otter_sample", "grade_n"):
+        if getattr(args, name, 0) < 0:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 0")
+    out = Path(args.out)
+    if args.which == "run":
+        try:
+            scale = sorted({int(s) for s in args.scale.split(",") if s.strip()})
+        except ValueError:
+            raise UsageError("--scale takes class sizes like 10,100") from None
+        if args.big:
+            scale = sorted({*scale, 1000})
+        from autograder.bench import run_bench
+
+        options = run_bench.BenchOptions(
+            n=args.n,
+            otter_sample=args.otter_sample,
+            scale_ns=scale,
+            skip_nbgrader=args.skip_nbgrader,
+            skip_otter=args.skip_otter,
+            out=out,
+            keep=args.keep,
+        )
+        return run_bench.main(options)
+    if args.which == "review":
+        from autograder.bench import review_bench
+
+        return review_bench.main(n=args.n, page_count=args.pages, out=out)
+    if args.which == "isolation":
+        from autograder.bench import isolation_bench
+
+        isolation_bench.main(copies=args.copies, rounds=args.rounds, jobs=args.jobs, out=out)
+        return 0
+    from autograder.bench import pdf_bench
+
+    pdf_bench.main(copies=args.copies, rounds=args.rounds, grade_n=args.grade_n, out=out)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="hw2",
+        description="Homework 2 autograder: release, grade, review, PDFs, integrations, bench.",
+        epilog="Each command's options: hw2 COMMAND --help.",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("release", help="generate the student notebook from the instructor notebook")
@@ -109,11 +253,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--timeout",
         type=float,
-        default=10.0,
-        help="seconds per notebook cell and per function call (default 10); "
-        "a whole submission gets 15 times that",
+        default=DEFAULTS.cell_timeout,
+        help=f"seconds per notebook cell and per function call (default "
+        f"{DEFAULTS.cell_timeout:g}); a whole submission gets {SUBMISSION_FACTOR} times "
+        f"that, at least {MIN_SUBMISSION_TIMEOUT:g} s",
     )
-    p.add_argument("--memory", type=int, default=2048, help="memory cap per submission, MB")
+    p.add_argument(
+        "--memory",
+        type=int,
+        default=DEFAULTS.memory_mb,
+        help=f"memory cap per submission, MB (default {DEFAULTS.memory_mb})",
+    )
     p.add_argument(
         "--roster",
         help="CSV with columns student, lms_id, name: also write OUT/lms.csv for the LMS",
@@ -141,6 +291,101 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="PDF jobs for --export")
     p.set_defaults(func=_review)
+
+    p = sub.add_parser(
+        "pdf",
+        help="a student's own PDF of a notebook (no grading; no root needed)",
+        description="Export NOTEBOOK as a PDF, in the PDF sandbox (an unprivileged user "
+        "namespace when not root). --example-page renders the README's figure instead.",
+    )
+    p.add_argument("notebook", nargs="?", metavar="NOTEBOOK", help="the .ipynb to export")
+    p.add_argument("dest", nargs="?", metavar="DEST.pdf", help="default: NOTEBOOK with .pdf")
+    p.add_argument(
+        "--example-page",
+        metavar="PNG",
+        help="grade examples/submissions/typical_mistakes.ipynb and write page 1 of its "
+        "graded PDF as a PNG (`make docs`)",
+    )
+    p.set_defaults(func=_pdf)
+
+    p = sub.add_parser(
+        "nbgrader-course",
+        help="write an nbgrader course folder for this assignment",
+        description="Write DEST/nbgrader_config.py and DEST/source/<assignment>/.",
+    )
+    p.add_argument("dest", metavar="DEST", help="the course folder to write")
+    p.add_argument(
+        "--generate",
+        action="store_true",
+        help="also run `nbgrader generate_assignment` in DEST (writes release/)",
+    )
+    p.add_argument(
+        "--import-grades",
+        metavar="OUT",
+        help="write the hidden graders' results in OUT (from `hw2 grade DEST/submitted "
+        "--out OUT`) into DEST's gradebook; run after `nbgrader autograde`",
+    )
+    p.set_defaults(func=_nbgrader_course)
+
+    p = sub.add_parser(
+        "otter",
+        help="write an otter-assign master notebook and its grader bundle",
+        description="Write DEST/<assignment>.ipynb (otter-grader master notebook) and its "
+        "grader bundle.",
+    )
+    p.add_argument("dest", metavar="DEST", help="folder for the master notebook")
+    p.add_argument("--assign", action="store_true", help="also run `otter assign` into DEST/dist")
+    p.add_argument(
+        "--run-tests",
+        action="store_true",
+        help="set run_tests: true (otter assign then grades the solutions itself)",
+    )
+    p.set_defaults(func=_otter)
+
+    p = sub.add_parser(
+        "gradescope",
+        help="build the Gradescope autograder zip (or, with --run, grade on Gradescope)",
+    )
+    p.add_argument("out_dir", nargs="?", metavar="OUT_DIR", help="where to write autograder.zip")
+    p.add_argument(
+        "--run",
+        action="store_true",
+        help="grade $AUTOGRADER_ROOT/submission (default root /autograder); run_autograder's job",
+    )
+    p.set_defaults(func=_gradescope)
+
+    p = sub.add_parser(
+        "bench",
+        help="benchmarks: run (against nbgrader and otter), review, isolation, pdf",
+        description="Benchmarks, side by side in one run (from the repository root).",
+    )
+    which = p.add_subparsers(dest="which", required=True, metavar="BENCH")
+    b = which.add_parser(
+        "run", help="grade a class with ours, nbgrader and otter, against the floor"
+    )
+    b.add_argument("--n", type=int, default=100, help="class size for the side-by-side rows")
+    b.add_argument("--otter-sample", type=int, default=10, help="submissions run through otter")
+    b.add_argument("--big", action="store_true", help="also a scaling row at N = 1000")
+    b.add_argument("--skip-nbgrader", action="store_true", help="no nbgrader row")
+    b.add_argument("--skip-otter", action="store_true", help="no otter row")
+    b.add_argument("--scale", default="10,100", help="class sizes of the scaling rows (ours)")
+    b.add_argument("--out", default=str(BENCH_RESULTS / "results.json"), help="result JSON")
+    b.add_argument("--keep", action="store_true", help="keep the work folder (printed)")
+    b = which.add_parser("review", help="time `review` on a made-up class")
+    b.add_argument("--n", type=int, default=500, help="students (8 written items each)")
+    b.add_argument("--pages", type=int, default=60, help="item pages to time")
+    b.add_argument("--out", default=str(BENCH_RESULTS / "review_results.json"), help="result JSON")
+    b = which.add_parser("isolation", help="seconds per submission at each isolation level (root)")
+    b.add_argument("--copies", type=int, default=4, help="copies of the three examples")
+    b.add_argument("--rounds", type=int, default=2, help="interleaved rounds")
+    b.add_argument("--jobs", type=int, default=1, help="grade --jobs")
+    b.add_argument("--out", default=str(BENCH_RESULTS / "isolation.json"), help="result JSON")
+    b = which.add_parser("pdf", help="plain nbconvert against our PDF export and graded PDFs")
+    b.add_argument("--copies", type=int, default=2, help="copies of the three examples")
+    b.add_argument("--rounds", type=int, default=1, help="rounds over the notebooks")
+    b.add_argument("--grade-n", type=int, default=0, help="also time a full grade of N")
+    b.add_argument("--out", default=str(BENCH_RESULTS / "pdf_results.json"), help="result JSON")
+    p.set_defaults(func=_bench)
     return parser
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import REPO_DIR
@@ -32,8 +32,7 @@ class GradeOptions:
     out: Path
     jobs: int = os.cpu_count() or 1
     pdf: bool = True
-    timeout: float = 10.0
-    memory_mb: int = 2048
+    limits: Limits = field(default_factory=Limits)  # `--timeout T`: Limits.from_timeout(T)
     unsafe: bool = False
     force: bool = False
     roster: Path | None = None
@@ -44,16 +43,6 @@ class GradingIncomplete(Exception):
 
     The command then exits non-zero: a failed row is never a silent zero.
     """
-
-
-def limits_for(options: GradeOptions) -> Limits:
-    """--timeout bounds each cell and each call; a whole submission gets 15× that."""
-    return Limits(
-        memory_mb=options.memory_mb,
-        cell_timeout=options.timeout,
-        call_timeout=options.timeout,
-        submission_timeout=max(60.0, 15 * options.timeout),
-    )
 
 
 def grade(options: GradeOptions) -> list[SubmissionResult]:
@@ -87,7 +76,7 @@ def grade(options: GradeOptions) -> list[SubmissionResult]:
             print(f"isolation uid: made {path} unreadable to other users", file=sys.stderr)
     progress = Progress(len(subs))
     remove_stale_temporaries(options.out)
-    limits = limits_for(options)
+    limits = options.limits
     cache = ResultCache(options.out)
     fingerprint = grader_fingerprint(limits, options.unsafe, level.value)
     keys = {s.student: submission_key(s, fingerprint) for s in subs}

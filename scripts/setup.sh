@@ -2,7 +2,8 @@
 # One-shot, idempotent set-up for a fresh Debian machine (run by `make`):
 #   1. Debian packages: bubblewrap (sandbox), TeX + pandoc (PDFs), poppler-utils (PDF checks),
 #      libjs-katex (math in `review`), chromium (the browser tests of `review`).
-#   2. The project venv .venv with requirements.txt.
+#   2. The project venv .venv with requirements.txt, and this project installed into it
+#      editable (the `hw2` command; pip builds it with the pinned setuptools, offline).
 #   3. The sandbox runtime: a separate, minimal venv (numpy + matplotlib only) built on
 #      Debian's /usr/bin/python3. As root it goes in /opt/hw2-autograder, a folder every uid
 #      can read (the sandbox drops to an unprivileged uid, and a pyenv Python under a
@@ -59,6 +60,15 @@ if [[ ! -x $VENV/bin/python || ! -f $stamp || $(cat "$stamp") != "$want" ]]; the
   [[ -x $VENV/bin/python ]] || "$PY" -m venv "$VENV"
   quiet "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r requirements.txt
   echo "$want" >"$stamp"
+fi
+# The project itself: its stamp is pyproject.toml (the console script, the package data).
+pstamp=$VENV/.project.sha256
+pwant=$(sha256sum pyproject.toml | cut -c1-64)
+if [[ ! -f $pstamp || $(cat "$pstamp") != "$pwant" ]]; then
+  say "installing the project into $VENV (editable; the hw2 command)"
+  quiet "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps \
+    --no-build-isolation -e .
+  echo "$pwant" >"$pstamp"
 fi
 
 # --- 3. Sandbox runtime -------------------------------------------------------------

@@ -1,13 +1,14 @@
-"""Shared fixtures: the repo root on sys.path, and graded batches of built submissions."""
+"""Shared fixtures: graded batches of built submissions.
+
+`autograder` is the installed (editable) package; tests/ and examples/ import from the
+repo root, which pytest puts on sys.path (pyproject.toml: pythonpath).
+"""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 # pytester: the unit tests of GradingPlugin run an inner pytest session over fake graders.
 pytest_plugins = ["pytester"]
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))

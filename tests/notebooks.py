@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import sys
 import time
 import tomllib
 from pathlib import Path
@@ -13,8 +12,6 @@ import nbformat
 from nbformat import NotebookNode
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:  # `autograder` must import however pytest is started
-    sys.path.insert(0, str(REPO))
 
 # The tests name the repo's files and read cells as the package does (re-exported).
 from autograder import INSTRUCTOR_NB, STUDENT_NB  # noqa: E402, F401

@@ -1,4 +1,4 @@
-"""The benchmark script (bench/run_bench.py) runs end to end on a tiny class.
+"""The benchmark (`hw2 bench run`, autograder/bench/) runs end to end on a tiny class.
 
 Only a smoke test: N = 3, our grader only (nbgrader and otter are exercised by
 tests/test_integrations.py), one scaling row. It checks that results.json is
@@ -18,11 +18,9 @@ import pytest
 
 from tests.conftest import REPO
 
-SCRIPT = REPO / "bench" / "run_bench.py"
-
 
 def test_bench_class_mix_is_fixed():
-    from bench.workload import PATTERN, class_specs
+    from autograder.bench.workload import PATTERN, class_specs
 
     specs = class_specs(20)
     kinds = [s.kind.split(":")[0] for s in specs]
@@ -36,7 +34,7 @@ def test_bench_class_mix_is_fixed():
 
 
 def test_bench_stats_median_and_p95():
-    from bench.measure import stats
+    from autograder.bench.measure import stats
 
     s = stats([float(i) for i in range(1, 101)])
     assert (s["n"], s["median_s"], s["p95_s"], s["max_s"]) == (100, 50.5, 95.0, 100.0)
@@ -47,8 +45,8 @@ def test_bench_stats_median_and_p95():
 def test_bench_script_writes_well_formed_results(tmp_path: Path):
     out = tmp_path / "results.json"
     p = subprocess.run(
-        [sys.executable, str(SCRIPT), "--n", "3", "--skip-otter", "--skip-nbgrader",
-         "--scale", "3", "--out", str(out)],
+        [sys.executable, "-m", "autograder", "bench", "run", "--n", "3", "--skip-otter",
+         "--skip-nbgrader", "--scale", "3", "--out", str(out)],
         cwd=REPO, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert p.returncode == 0, p.stdout + p.stderr

@@ -31,6 +31,7 @@ from notebooks import (
     solution_bodies,
 )
 
+from autograder import cli
 from autograder.grade.student import StudentError
 from autograder.integrations import (
     gradescope,
@@ -40,9 +41,7 @@ from autograder.integrations import (
     venv_env,
 )
 from autograder.rubric import load_rubric
-
-sys.path.insert(0, str(REPO / "examples"))
-from build_examples import TYPICAL_MISTAKES, solutions
+from examples.build_examples import TYPICAL_MISTAKES, solutions
 
 AUTO_MAX = load_rubric().auto_points  # a correct notebook's autograded score
 
@@ -102,7 +101,7 @@ def nbgrader_course_dir(tmp_path_factory) -> Path:
 
 
 def test_nbgrader_course_folder_layout(tmp_path: Path):
-    assert nbgrader_course.main([str(tmp_path / "c")]) == 0
+    assert cli.main(["nbgrader-course", str(tmp_path / "c")]) == 0
     config = (tmp_path / "c" / "nbgrader_config.py").read_text()
     assert 'db_assignments = [dict(name="hw2")]' in config
     assert 'begin_solution_delimeter = "BEGIN SOLUTION"' in config
@@ -173,8 +172,9 @@ def test_nbgrader_gradebook_holds_our_hidden_scores(nbgrader_course_dir: Path, t
     # ... and leaves the answered functions to be graded "by hand".
     assert all(before["correct"]["grades"][fn][2] for fn in FUNCTIONS)
 
-    assert nbgrader_course.main([str(course), "--import-grades", str(tmp_path / "tree")]) == 0
-    assert nbgrader_course.main([str(course), "--import-grades", str(tmp_path / "tree")]) == 0
+    import_again = ["nbgrader-course", str(course), "--import-grades", str(tmp_path / "tree")]
+    assert cli.main(import_again) == 0
+    assert cli.main(import_again) == 0
     after = gradebook()
     with open(tmp_path / "tree" / "grades.csv", newline="", encoding="utf-8") as fh:
         auto_total = {r["student"]: float(r["auto_total"]) for r in csv.DictReader(fh)}
@@ -221,7 +221,7 @@ def test_nbgrader_feedback_comment_is_inert():
 @pytest.fixture(scope="module")
 def otter_dist(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("otter")
-    assert otter_assign.main([str(folder)]) == 0
+    assert cli.main(["otter", str(folder)]) == 0
     otter_assign.assign(folder / "hw2.ipynb", folder / "dist")
     return folder / "dist"
 
@@ -389,7 +389,7 @@ ALLOWED_VISIBILITY = {"hidden", "after_due_date", "after_published", "visible"}
 
 def test_gradescope_zip_contents_and_determinism(tmp_path: Path):
     first = gradescope.build_zip(tmp_path / "a").read_bytes()
-    assert gradescope.main([str(tmp_path / "b")]) == 0
+    assert cli.main(["gradescope", str(tmp_path / "b")]) == 0
     assert (tmp_path / "b" / "autograder.zip").read_bytes() == first
     with zipfile.ZipFile(tmp_path / "b" / "autograder.zip") as zf:
         names = set(zf.namelist())
@@ -556,7 +556,7 @@ def test_adding_a_hidden_check_is_one_function(tmp_path: Path):
     assert float(rows["correct"]["gd_step"]) == pytest.approx(points)
 
     # The Gradescope autograder zip, built and run as Gradescope does.
-    _in(copy, "-m", "autograder.integrations.gradescope", str(tmp_path / "gs"))
+    _in(copy, "-m", "autograder", "gradescope", str(tmp_path / "gs"))
     root = tmp_path / "gradescope" / "autograder"
     env = _gradescope_install(tmp_path / "gs" / gradescope.ZIP_NAME, root)
     data = json.loads(_gradescope_run(root, env, notebook))
@@ -564,7 +564,7 @@ def test_adding_a_hidden_check_is_one_function(tmp_path: Path):
     assert new["status"] == "failed" and NEW_FEEDBACK in new["output"]
 
     # otter: the export replays it, and otter run scores it.
-    _in(copy, "-m", "autograder.integrations.otter_assign", str(tmp_path / "otter"), "--assign")
+    _in(copy, "-m", "autograder", "otter", str(tmp_path / "otter"), "--assign")
     dist = tmp_path / "otter" / "dist"
     (zip_path,) = (dist / "autograder").glob("hw2-autograder_*.zip")
     with zipfile.ZipFile(zip_path) as zf:
@@ -586,14 +586,14 @@ def test_adding_a_hidden_check_is_one_function(tmp_path: Path):
     from nbgrader.api import Gradebook
 
     course = tmp_path / "course"
-    _in(copy, "-m", "autograder.integrations.nbgrader_course", str(course), "--generate")
+    _in(copy, "-m", "autograder", "nbgrader-course", str(course), "--generate")
     (course / "submitted" / "in_place" / "hw2").mkdir(parents=True)
     shutil.copyfile(notebook, course / "submitted" / "in_place" / "hw2" / "hw2.ipynb")
     p = nbgrader_course.nbgrader(course, "autograde", "hw2", "--force", timeout=600)
     assert p.returncode == 0, p.stdout + p.stderr
     _in(copy, "-m", "autograder", "grade", str(course / "submitted"), "--out",
         str(tmp_path / "tree"), "--no-pdf")  # fmt: skip
-    _in(copy, "-m", "autograder.integrations.nbgrader_course", str(course), "--import-grades",
+    _in(copy, "-m", "autograder", "nbgrader-course", str(course), "--import-grades",
         str(tmp_path / "tree"))  # fmt: skip
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         grade = gb.find_grade("gd_step", "hw2", "hw2", "in_place")
@@ -604,6 +604,7 @@ def test_adding_a_hidden_check_is_one_function(tmp_path: Path):
 
 
 def test_nbgrader_import_without_a_gradebook_is_a_clear_error(tmp_path: Path, capsys):
-    assert nbgrader_course.main([str(tmp_path), "--import-grades", str(tmp_path / "out")]) == 2
+    argv = ["nbgrader-course", str(tmp_path), "--import-grades", str(tmp_path / "out")]
+    assert cli.main(argv) == 2
     assert "run `nbgrader autograde` first" in capsys.readouterr().err
     assert not (tmp_path / "gradebook.db").exists()

@@ -14,6 +14,7 @@ import shutil
 import stat
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -107,7 +108,7 @@ def test_none_level_is_a_plain_process_with_rlimits():
 
 def test_xelatex_call_sees_its_work_folder_as_work():
     """The call the PDF sandbox makes (see the report): read-only TeX trees, one work folder."""
-    conf = Confinement(Level.FULL, 1, ProcLimits(memory_mb=1536, processes=32, tmp_mb=64))
+    conf = Confinement(Level.FULL, 1, replace(LIM, memory_mb=1536, processes=32, tmp_mb=64))
     cmd = isolation.command(conf, ["xelatex", "n.tex"], env={"TEXMFOUTPUT": "/work"},
                             ro=["/etc/texmf"], workdir=Path("/tmp/pdf-1"))  # fmt: skip
     assert ["--ro-bind", "/etc/texmf", "/etc/texmf"] == cmd[cmd.index("/etc/texmf") - 1 :][:3]
@@ -115,7 +116,7 @@ def test_xelatex_call_sees_its_work_folder_as_work():
         cmd.index("--bind") : cmd.index("--bind") + 5
     ]
     assert isolation.inner_path(conf, Path("/tmp/pdf-1")) == "/work"
-    uid = Confinement(Level.UID, 1, ProcLimits())
+    uid = Confinement(Level.UID, 1, LIM)
     assert isolation.inner_path(uid, Path("/tmp/pdf-1")) == "/tmp/pdf-1"
 
 
@@ -383,7 +384,7 @@ def test_cgroups_caps_and_stale_ones_are_removed():
 
 
 def test_a_tool_with_helpers_gets_a_share_of_the_budget_each_without_a_cgroup():
-    lim = ProcLimits(memory_mb=2048, tmp_mb=64, fallback_processes=4)
+    lim = replace(LIM, memory_mb=2048, tmp_mb=64, fallback_processes=4)
     cmd = isolation.command(Confinement(Level.ROOTLESS, 0, lim), ARGV, env={})
     assert f"--as={((2048 - 64 - isolation.SHM_MB) // 4) << 20}" in cmd
     assert cmd[-6:-4] == ["prlimit", "--nproc=5"]  # four, plus bwrap's pid 1

@@ -5,7 +5,7 @@ code line, 116 s for many big outputs, 114 s and 2.6 GiB for 1.7 M markdown cell
 Now every parse runs in the PDF worker's sandbox under rlimits and a deadline, so
 each gives a PDF (degraded, saying so) within a bound, and the rest of the class
 gets its rows. The bounds asserted here are security bounds (the deadlines in
-pdf.py), not speed claims: those live in bench/pdf_bench.py.
+pdf.py), not speed claims: those live in autograder/bench/pdf_bench.py.
 """
 
 from __future__ import annotations

@@ -10,11 +10,11 @@ import sqlite3
 
 import pytest
 
+from autograder.bench.review_class import PNG, make_out, png_attachment
 from autograder.cells import grade_id
 from autograder.review.db import NO_ANSWER, Refused, Stale, Store, read_feedback
 from autograder.review.render import Answer, model_answers, normalise, render_markdown
 from autograder.rubric import load_rubric
-from bench.review_class import PNG, make_out, png_attachment
 
 RUBRIC = load_rubric()
 
@@ -84,8 +84,8 @@ def test_same_text_with_different_photos_is_not_one_group():
 
 
 def test_answers_are_found_by_grade_id_with_the_drawn_graph(tmp_path):
+    from autograder.bench.review_class import notebook
     from autograder.review.render import read_answers
-    from bench.review_class import notebook
 
     nb = notebook({"q1_graph": ("see ![g](attachment:g.png)", {"g.png": png_attachment()})})
     graph = next(c for c in nb["cells"] if grade_id(c) == "fig_graph")
@@ -360,7 +360,7 @@ def test_the_next_make_grade_merges_rubric_items_and_comments(tmp_path):
     import subprocess
     import sys
 
-    from bench.review_class import notebook
+    from autograder.bench.review_class import notebook
     from tests.conftest import REPO
 
     nb = tmp_path / "ann.ipynb"
@@ -426,7 +426,7 @@ def test_rubric_texts_and_comments_are_escaped_in_the_page(client, store):
 
 
 def test_a_resubmitted_answer_is_graded_again(store, out):
-    from bench.review_class import notebook
+    from autograder.bench.review_class import notebook
 
     rid = store.rubric_items("q2_gradient")[0]["id"]
     store.set_grade("q2_gradient", {"ann": 0, "cy": 0}, [rid], "ok")

@@ -1,7 +1,7 @@
 """`review` in a real browser: Debian's headless Chromium driven by Playwright.
 
 Each test starts `python -m autograder review OUT --port 0` on a made-up graded OUT
-(bench/review_class.py) and clicks through the pages as a TA would. Every page is
+(autograder/bench/review_class.py) and clicks through the pages as a TA would. Every page is
 opened with request interception: a request to anywhere but this server is recorded
 and aborted, so "nothing left the page" is checked, not assumed.
 """
@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from autograder.bench.review_class import make_out, png_attachment
 from autograder.review.db import Store
 from autograder.rubric import load_rubric
-from bench.review_class import make_out, png_attachment
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow

@@ -1,11 +1,11 @@
 """Integrations: run this assignment inside nbgrader and otter-grader courses, and on Gradescope.
 
 Each module writes a ready-to-use folder (or zip) from the single source,
-``solutions/hw2_instructor.ipynb``, and has a ``main(argv)`` entry::
+``solutions/hw2_instructor.ipynb``, called by a command of ``hw2`` (autograder.cli)::
 
-    python -m autograder.integrations.nbgrader_course DEST   # an nbgrader course folder
-    python -m autograder.integrations.otter_assign DEST      # an otter-assign master notebook
-    python -m autograder.integrations.gradescope OUT_DIR     # OUT_DIR/autograder.zip
+    hw2 nbgrader-course DEST      # an nbgrader course folder
+    hw2 otter DEST                # an otter-assign master notebook
+    hw2 gradescope OUT_DIR        # OUT_DIR/autograder.zip
 
 The hidden graders stay the single source: the otter export replays them
 (``otter_replay``) and the nbgrader course imports their results into its gradebook.

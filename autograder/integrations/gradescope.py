@@ -1,6 +1,6 @@
 """A Gradescope autograder zip that runs our sandboxed grader.
 
-    python -m autograder.integrations.gradescope OUT_DIR        # writes OUT_DIR/autograder.zip
+    hw2 gradescope OUT_DIR        # writes OUT_DIR/autograder.zip (or: make gradescope)
 
 The zip unpacks into Gradescope's ``/autograder/source``:
 
@@ -8,8 +8,8 @@ The zip unpacks into Gradescope's ``/autograder/source``:
                              python3-venv, then scripts/setup.sh (bubblewrap, the venv,
                              the sandbox runtime)
     run_autograder           Gradescope runs it per submission: it calls
-                             ``python -m autograder.integrations.gradescope --run``
-    autograder/              the grader package (hidden graders included)
+                             ``python -m autograder gradescope --run``
+    autograder/              the grader package (hidden graders included; not bench/)
     solutions/hw2.py         the reference the graders compare against
     requirements*.txt, scripts/setup.sh, pyproject.toml
 
@@ -29,7 +29,6 @@ grader runs at the ``uid`` isolation level there (autograder.run.isolation).
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import os
@@ -56,6 +55,7 @@ FILES = (
     REFERENCE_PY.relative_to(REPO_DIR).as_posix(),
 )
 PACKAGE_SUFFIXES = (".py", ".toml", ".ini")
+LEFT_OUT = ("bench",)  # subpackages grading does not use (the benchmarks need a checkout)
 GRADE_TIMEOUT = 540  # seconds: below Gradescope's default 10-minute limit
 
 SETUP_SH = """\
@@ -82,7 +82,7 @@ RUN_AUTOGRADER = """\
 ROOT=${AUTOGRADER_ROOT:-/autograder}
 cd "$ROOT/source" || exit 1
 PY=${AUTOGRADER_PYTHON:-$ROOT/source/.venv/bin/python}
-exec "$PY" -m autograder.integrations.gradescope --run
+exec "$PY" -m autograder gradescope --run
 """
 
 
@@ -100,6 +100,8 @@ def _entries(repo: Path) -> list[tuple[str, bytes, int]]:
         out.append((name, (repo / name).read_bytes(), mode))
     package = repo / "autograder"
     for path in sorted(package.rglob("*")):
+        if path.relative_to(package).parts[0] in LEFT_OUT:
+            continue
         if path.is_file() and path.suffix in PACKAGE_SUFFIXES and "__pycache__" not in path.parts:
             out.append((path.relative_to(repo).as_posix(), path.read_bytes(), 0o644))
     return sorted(out)
@@ -240,29 +242,3 @@ def _write_results(results: Path, data: dict) -> dict:
     text = json_text(json.dumps(data, indent=2, ensure_ascii=False))
     write_atomic(results, text + "\n", mode=0o644)  # the harness reads it, maybe as another uid
     return data
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m autograder.integrations.gradescope",
-        description="Build the Gradescope autograder zip (or, with --run, grade on Gradescope).",
-    )
-    parser.add_argument("out_dir", nargs="?", metavar="OUT_DIR", help="where to write the zip")
-    parser.add_argument(
-        "--run",
-        action="store_true",
-        help="grade $AUTOGRADER_ROOT/submission (default root /autograder); run_autograder's job",
-    )
-    args = parser.parse_args(argv)
-    if args.run:
-        data = run_autograder(Path(os.environ.get("AUTOGRADER_ROOT", "/autograder")))
-        print(f"score: {data['score']}")
-        return 0
-    if not args.out_dir:
-        parser.error("OUT_DIR is required (or --run)")
-    print(f"wrote {build_zip(Path(args.out_dir))}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,6 +1,6 @@
 """An otter-assign master notebook generated from the instructor notebook.
 
-    python -m autograder.integrations.otter_assign DEST [--assign]
+    hw2 otter DEST [--assign] [--run-tests]      (or: make otter OTTER_DEST=…)
 
 writes ``DEST/hw2.ipynb``, an otter-grader 7 master notebook, and ``DEST/hw2_graders.zip``,
 its grader bundle (and, with ``--assign``, runs ``otter assign DEST/hw2.ipynb DEST/dist``,
@@ -39,7 +39,6 @@ grader is the reference.
 
 from __future__ import annotations
 
-import argparse
 import ast
 import builtins
 import io
@@ -309,33 +308,3 @@ def fill(student_nb: NotebookNode, sources: dict[str, str]) -> NotebookNode:
     for fn, src in sources.items():
         cells[fn].source = src
     return nb
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m autograder.integrations.otter_assign",
-        description="Write an otter-assign master notebook for this assignment.",
-    )
-    parser.add_argument("dest", metavar="DEST", help="folder for the master notebook")
-    parser.add_argument(
-        "--assign", action="store_true", help="also run `otter assign` into DEST/dist"
-    )
-    parser.add_argument(
-        "--run-tests",
-        action="store_true",
-        help="set run_tests: true (otter assign then grades the solutions itself)",
-    )
-    args = parser.parse_args(argv)
-    master = write_master(Path(args.dest), run_tests=args.run_tests)
-    print(f"wrote {master}")
-    if args.assign:
-        p = otter("assign", str(master), "dist", cwd=master.parent)
-        if p.returncode:
-            print(p.stdout + p.stderr, file=sys.stderr)
-            return p.returncode
-        print(f"otter assign wrote {master.parent / 'dist'}/ (student/ and autograder/)")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

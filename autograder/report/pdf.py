@@ -19,8 +19,8 @@ its math; failing that, safer renderings of the whole notebook, then the score
 page alone. Every step has a deadline, so every submission gets a PDF and
 ``PdfOutcome.degraded`` says what was given up.
 
-CLI: ``python -m autograder.report.pdf NOTEBOOK DEST.pdf`` (a student export) and
-``python -m autograder.report.pdf --example-page docs/graded-page.png``.
+CLI: ``hw2 pdf NOTEBOOK DEST.pdf`` (a student export, :func:`export_pdf`) and
+``hw2 pdf --example-page docs/graded-page.png`` (:func:`render_example_page`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ import queue
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -494,7 +493,7 @@ def render_graded_pdfs(
             for o, r in zip(outcomes, results, strict=True)]  # fmt: skip
 
 
-# -- the README figure and the command line ---------------------------------------------------
+# -- the README figure ------------------------------------------------------------------------
 def render_example_page(dest: Path) -> PdfOutcome:
     """Grade examples/submissions/typical_mistakes.ipynb and save page 1 of its PDF as a PNG."""
     from autograder import REPO_DIR
@@ -515,32 +514,3 @@ def render_example_page(dest: Path) -> PdfOutcome:
             write_atomic(dest, png.with_suffix(".png").read_bytes())
             dest.chmod(0o644)  # a figure for the README, not a private report
     return outcome
-
-
-def main(argv: list[str] | None = None) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m autograder.report.pdf")
-    parser.add_argument("--example-page", type=Path, metavar="PNG",
-                        help="write page 1 of typical_mistakes' graded PDF as a PNG")  # fmt: skip
-    parser.add_argument("notebook", nargs="?", type=Path)
-    parser.add_argument("dest", nargs="?", type=Path)
-    args = parser.parse_args(argv)
-    if args.example_page:
-        outcome = render_example_page(args.example_page)
-        target = args.example_page
-    elif args.notebook:
-        outcome = export_pdf(args.notebook, args.dest or args.notebook.with_suffix(".pdf"))
-        target = outcome.path
-    else:
-        parser.error("give a NOTEBOOK (and DEST.pdf), or --example-page PNG")
-    if not outcome.produced:
-        print(f"error: no PDF: {outcome.reason}", file=sys.stderr)
-        return 1
-    extra = f" ({outcome.degraded})" if outcome.degraded else ""
-    print(f"wrote {target}{extra} in {outcome.seconds:.1f} s")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -95,18 +95,26 @@ LIMITATIONS = {
 
 @dataclass(frozen=True)
 class ProcLimits:
-    """Limits of one sandboxed process tree. ``memory_mb`` is its total: processes + files."""
+    """Limits of one sandboxed process tree. ``memory_mb`` is its total: processes + files.
 
-    memory_mb: int = 2048
-    processes: int = 64
-    file_mb: int = 64
-    tmp_mb: int = 256
-    cpu_seconds: int = 185
+    No defaults for the sizes: a submission's come from ``sandbox.Limits``, the PDF
+    tools' from ``pdf_sandbox.PdfLimits``, the level probe's from ``PROBE_LIMITS``.
+    """
+
+    memory_mb: int
+    processes: int
+    file_mb: int
+    tmp_mb: int
+    cpu_seconds: int
     nofile: int = 256
     # Without a cgroup: how many processes the command may run at once. Each gets an equal
     # share of memory_mb (less the tmpfs sizes) as its address space, so the total holds.
     # Student code: 1, its own process. A tool that starts helpers (pandoc) needs more.
     fallback_processes: int = 1
+
+
+# The level probe runs `python -c pass`: room for that, and nothing to spare.
+PROBE_LIMITS = ProcLimits(memory_mb=1024, processes=16, file_mb=16, tmp_mb=64, cpu_seconds=60)
 
 
 # -- where this user keeps locks and scratch -------------------------------------------
@@ -248,7 +256,7 @@ def _probe(runtime: Path) -> Level:
     become_subreaper()  # bwrap's pid 1 is ours to reap: a zombie would count against the slot
     slot = acquire_slot()  # a slot of its own: another run's clean-up must not kill the probe
     try:
-        conf = Confinement(Level.FULL if root else Level.ROOTLESS, slot, ProcLimits(), cgroup=None)
+        conf = Confinement(Level.FULL if root else Level.ROOTLESS, slot, PROBE_LIMITS, cgroup=None)
         probe = subprocess.run(
             command(conf, [str(runtime / "bin" / "python"), "-c", "pass"], env={},
                     ro=[str(runtime)]),
@@ -267,7 +275,7 @@ def _probe(runtime: Path) -> Level:
         if not any(m in probe.stderr for m in NAMESPACE_DENIED):
             # Not a container's denial: a weaker level would hide a broken set-up.
             raise SandboxUnavailable(f"bubblewrap failed here ({why[0]}); rerun `make setup`")
-        conf = Confinement(Level.UID, slot, ProcLimits(), cgroup=None)
+        conf = Confinement(Level.UID, slot, PROBE_LIMITS, cgroup=None)
         probe = subprocess.run(
             command(conf, [str(runtime / "bin" / "python"), "-c", "pass"], env={}),
             capture_output=True, text=True, timeout=60, start_new_session=True,
@@ -281,7 +289,7 @@ def _probe(runtime: Path) -> Level:
             )
         return Level.UID
     finally:
-        cleanup(Confinement(Level.UID if root else Level.ROOTLESS, slot, ProcLimits(), None))
+        cleanup(Confinement(Level.UID if root else Level.ROOTLESS, slot, PROBE_LIMITS, None))
         reap_orphans()
         release_slot(slot)
 

@@ -61,22 +61,44 @@ class SandboxDied(Exception):
     """The sandboxed process is gone (crashed, killed, exited, or broke the protocol)."""
 
 
+TIMEOUT = 10.0  # seconds per notebook cell and per function call (`grade --timeout`)
+SUBMISSION_FACTOR = 15  # a whole submission gets this many per-cell timeouts …
+MIN_SUBMISSION_TIMEOUT = 60.0  # … and at least this much (kernel start, imports)
+
+
+def submission_budget(timeout: float) -> float:
+    """Wall-clock seconds for a whole submission whose cells and calls get ``timeout`` each."""
+    return max(MIN_SUBMISSION_TIMEOUT, SUBMISSION_FACTOR * timeout)
+
+
 @dataclass(frozen=True)
 class Limits:
     """Resource limits for one submission. Times are wall-clock seconds.
 
+    The defaults are `grade`'s (its command line, the Makefile, the tests and the README
+    figure all use them); :meth:`from_timeout` is how `--timeout` becomes limits.
     ``memory_mb`` is the whole submission's: its processes together plus the files it
     writes (see autograder.run.isolation).
     """
 
     memory_mb: int = 2048
-    cell_timeout: float = 20.0
-    call_timeout: float = 10.0
-    submission_timeout: float = 180.0
+    cell_timeout: float = TIMEOUT
+    call_timeout: float = TIMEOUT
+    submission_timeout: float = submission_budget(TIMEOUT)
     processes: int = 64
     file_mb: int = 64
     tmp_mb: int = 256
     output_bytes: int = 64 * 1024
+
+    @classmethod
+    def from_timeout(cls, timeout: float = TIMEOUT, **fields: Any) -> Limits:
+        """``timeout`` bounds each cell and each call; the whole submission gets its budget."""
+        return cls(
+            cell_timeout=timeout,
+            call_timeout=timeout,
+            submission_timeout=submission_budget(timeout),
+            **fields,
+        )
 
     def proc_limits(self) -> isolation.ProcLimits:
         return isolation.ProcLimits(

@@ -37,6 +37,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
         "report",  # scores → grades.csv, results/, PDFs
         "review",  # manual grading over the reports
         "pipeline integrations",  # orchestration; nbgrader, otter, Gradescope
+        "bench",  # timing the steps against nbgrader and otter
         "cli",
         "__main__",
     )

@@ -149,6 +149,6 @@ document.addEventListener("DOMContentLoaded", () => {
   sessionStorage.removeItem("banner");
   typeset();
   gradePage();
-  window.reviewReadyAt = performance.now();  // for bench/review_bench.py: ms since navigation
+  window.reviewReadyAt = performance.now();  // for `hw2 bench review`: ms since navigation
   document.body.dataset.ready = "1";
 });

@@ -1,10 +1,10 @@
 """Grade a class with our grader, nbgrader and otter side by side, against the floor.
 
-    .venv/bin/python bench/run_bench.py [--n 100] [--otter-sample 10] [--big]
+    hw2 bench run [--n 100] [--otter-sample 10] [--big]
         [--skip-nbgrader] [--skip-otter] [--scale 10,100] [--out bench/results.json]
 
 In one run on this machine:
-1. builds a class of N submissions (bench/workload.py: correct, buggy from the
+1. builds a class of N submissions (workload.py: correct, buggy from the
    mutation catalog, stub and slow notebooks, in a fixed mix);
 2. the floor: each notebook's code cells once in a bare process of the sandbox
    runtime's python, no grading at all;
@@ -20,22 +20,18 @@ notebooks. Writes --out (JSON, with the machine) and prints a table.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from autograder.run.sandbox import default_runtime  # noqa: E402
-from bench import measure, tools, workload  # noqa: E402
+from autograder.bench import measure, tools, workload
+from autograder.run.sandbox import default_runtime
 
 # The issue's targets.
 NBGRADER_OVERHEAD_SHARE = 1 / 10
@@ -44,30 +40,17 @@ JOBS2_SPEEDUP = 1.7
 FLAT_TOLERANCE = 1.15  # per-submission cost and grader memory: largest N ≤ 1.15 × smallest N
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="bench/run_bench.py", description=__doc__.split("\n")[0])
-    p.add_argument("--n", type=int, default=100, help="class size for the side-by-side rows")
-    p.add_argument("--otter-sample", type=int, default=10, help="submissions run through otter")
-    p.add_argument("--big", action="store_true", help="also a scaling row at N = 1000")
-    p.add_argument("--skip-nbgrader", action="store_true")
-    p.add_argument("--skip-otter", action="store_true")
-    p.add_argument(
-        "--scale",
-        default="10,100",
-        help="class sizes for the scaling rows, comma-separated ('' for none)",
-    )
-    p.add_argument("--out", default=str(REPO / "bench" / "results.json"))
-    p.add_argument("--keep", action="store_true", help="keep the work folder (printed)")
-    args = p.parse_args(argv)
-    if args.n < 1 or args.otter_sample < 0:
-        p.error("--n must be at least 1 and --otter-sample at least 0")
-    try:
-        args.scale_ns = sorted({int(s) for s in args.scale.split(",") if s.strip()})
-    except ValueError:
-        p.error("--scale takes class sizes like 10,100")
-    if args.big:
-        args.scale_ns = sorted({*args.scale_ns, 1000})
-    return args
+@dataclass(frozen=True)
+class BenchOptions:
+    """What `hw2 bench run` measures (its options are in autograder.cli)."""
+
+    n: int  # class size for the side-by-side rows
+    otter_sample: int  # submissions run through otter
+    scale_ns: list[int]  # class sizes of the scaling rows
+    skip_nbgrader: bool
+    skip_otter: bool
+    out: Path
+    keep: bool  # keep the work folder (printed)
 
 
 def _step(label: str) -> float:
@@ -84,7 +67,7 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 4) if a is not None and b not in (None, 0) else None
 
 
-def run(args: argparse.Namespace) -> dict:
+def run(args: BenchOptions) -> dict:
     runtime = default_runtime()
     work = Path(tempfile.mkdtemp(prefix="hw2-bench-"))
     os.chmod(work, 0o755)
@@ -256,17 +239,13 @@ def table(result: dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    result = run(args)
-    out = Path(args.out)
+def main(options: BenchOptions) -> int:
+    """Run the bench, write ``options.out``, print the table; 1 if a row failed."""
+    result = run(options)
+    out = options.out
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(table(result))
     print(f"\nwrote {out}")
     complete = all(r.get("ok") for r in result["tools"] + result["scaling"])
     return 0 if complete else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,7 +1,7 @@
 """A graded OUT folder made up for `review`: notebooks with written answers and cached results.
 
 Used by tests/test_review*.py (a handful of students with chosen answers) and by
-bench/review_bench.py (a class of 500 × 8 written items). The notebooks are the
+`hw2 bench review` (a class of 500 × 8 written items). The notebooks are the
 released assignment/hw2.ipynb with the written cells filled in; OUT/.state holds
 what `grade` caches (key + result), so `review` reads it exactly as after a real run.
 """
@@ -11,18 +11,13 @@ from __future__ import annotations
 import base64
 import json
 import random
-import sys
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from autograder import STUDENT_NB  # noqa: E402
-from autograder.cells import grade_id  # noqa: E402
-from autograder.grade.outcome import SubmissionResult, TestOutcome  # noqa: E402
-from autograder.rubric import load_rubric  # noqa: E402
+from autograder import STUDENT_NB
+from autograder.cells import grade_id
+from autograder.grade.outcome import SubmissionResult, TestOutcome
+from autograder.rubric import load_rubric
 
 RUBRIC = load_rubric()
 MANUAL = [i.id for i in RUBRIC.manual]

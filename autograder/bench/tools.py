@@ -17,10 +17,10 @@ import subprocess
 import time
 from pathlib import Path
 
+from autograder import REPO_DIR as REPO
+from autograder.bench import measure
 from autograder.run.sandbox import WORKER_ENV
-from bench import measure
 
-REPO = Path(__file__).resolve().parents[1]
 PYTHON = str(REPO / ".venv" / "bin" / "python")
 VENV_BIN = REPO / ".venv" / "bin"
 
@@ -120,8 +120,8 @@ def floor(notebooks: list[Path], work: Path, runtime: Path) -> dict:
 
 def nbgrader_course(course: Path, flat: list[Path]) -> None:
     """Set up (untimed): the course, `nbgrader generate_assignment`, the submitted/ tree."""
+    from autograder.bench.workload import write_nbgrader_submitted
     from autograder.integrations.nbgrader_course import nbgrader, write_course
-    from bench.workload import write_nbgrader_submitted
 
     shutil.rmtree(course, ignore_errors=True)
     write_course(course)

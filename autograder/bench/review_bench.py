@@ -6,12 +6,11 @@ Measures, on this machine:
 - an item page opened in headless Chromium until its math is typeset (if /usr/bin/chromium
   exists), the number the issue's "under 300 ms" is about.
 
-Usage: .venv/bin/python bench/review_bench.py [--n 500] [--pages 60] [--out FILE.json]
+Usage: hw2 bench review [--n 500] [--pages 60] [--out FILE.json]
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -24,10 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from bench.review_class import MANUAL, class_answers, make_out  # noqa: E402
+from autograder import REPO_DIR as REPO
+from autograder.bench.review_class import MANUAL, class_answers, make_out
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -57,27 +54,22 @@ def start(out: Path) -> tuple[subprocess.Popen, str]:
     return proc, m.group(1)
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=500)
-    ap.add_argument("--pages", type=int, default=60)
-    ap.add_argument("--out", default=str(REPO / "bench" / "review_results.json"))
-    args = ap.parse_args()
-
+def main(*, n: int, page_count: int, out: Path) -> int:
+    """Time `review` on ``n`` students and ``page_count`` item pages; write ``out`` (JSON)."""
     import httpx
 
     work = Path(tempfile.mkdtemp(prefix="hw2-review-bench-"))
     t = time.perf_counter()
-    make_out(work, class_answers(args.n, seed=1))
+    make_out(work, class_answers(n, seed=1))
     made = time.perf_counter() - t
     results: dict[str, object] = {
         "machine": f"{platform.node()} {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}",
-        "students": args.n,
+        "students": n,
         "items": len(MANUAL),
         "make_class_s": round(made, 2),
     }
     rng = random.Random(0)
-    pages = [(rng.choice(MANUAL), f"s{rng.randrange(args.n):04d}") for _ in range(args.pages)]
+    pages = [(rng.choice(MANUAL), f"s{rng.randrange(n):04d}") for _ in range(page_count)]
     for label in ("first_start_s", "restart_s"):
         t = time.perf_counter()
         proc, url = start(work)
@@ -133,10 +125,6 @@ def main() -> int:
         proc.wait()
     db = [work / f"review.sqlite{suffix}" for suffix in ("", "-wal")]  # WAL: both hold data
     results["db_mb"] = round(sum(p.stat().st_size for p in db if p.exists()) / 2**20, 1)
-    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+    Path(out).write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,6 +1,6 @@
 """PDF benchmark: plain `jupyter nbconvert --to pdf` vs our export and graded PDFs, side by side.
 
-    .venv/bin/python bench/pdf_bench.py [--copies 2] [--rounds 1] [--grade-n 100]
+    hw2 bench pdf [--copies 2] [--rounds 1] [--grade-n 100]
 
 The three example submissions are executed first (so they carry their plots) and
 copied to make ``3 × copies`` notebooks. Every copy is made distinct (a comment in
@@ -12,7 +12,7 @@ export_pdf and render_graded_pdf (in this process, with its warm PDF worker). Th
 render_graded_pdfs over all of them with jobs=1 and jobs=2 (these include starting
 the workers and building the LaTeX format). With ``--grade-n N``, also a full
 ``grade`` of N submissions with ``--no-pdf`` and with PDFs, one after the other.
-Writes bench/pdf_results.json and prints a table. Wall-clock times; the load
+Writes --out (bench/pdf_results.json) and prints a table. Wall-clock times; the load
 average at the end says how busy the machine was.
 """
 
@@ -28,14 +28,12 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from autograder.grade.batch import grade_all  # noqa: E402
-from autograder.report.pdf import export_pdf, render_graded_pdf, render_graded_pdfs  # noqa: E402
-from autograder.rubric import load_rubric  # noqa: E402
-from autograder.run.sandbox import Limits, default_runtime  # noqa: E402
-from autograder.submissions import discover  # noqa: E402
+from autograder import REPO_DIR as REPO
+from autograder.grade.batch import grade_all
+from autograder.report.pdf import export_pdf, render_graded_pdf, render_graded_pdfs
+from autograder.rubric import load_rubric
+from autograder.run.sandbox import Limits, default_runtime
+from autograder.submissions import discover
 
 JUPYTER = REPO / ".venv" / "bin" / "jupyter"
 
@@ -91,24 +89,18 @@ def full_grade(n: int, work: Path) -> dict:
     return times
 
 
-def main() -> None:
-    import argparse
-
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--copies", type=int, default=2)
-    ap.add_argument("--rounds", type=int, default=1)
-    ap.add_argument("--grade-n", type=int, default=0, help="also time a full grade of N")
-    args = ap.parse_args()
+def main(*, copies: int, rounds: int, grade_n: int, out: Path) -> None:
+    """Time the PDF routes on ``3 × copies`` notebooks, ``rounds`` times; write ``out``."""
     rubric = load_rubric()
     work = Path(tempfile.mkdtemp(prefix="pdf-bench-"))
     try:
-        nbs = executed_notebooks(work, args.copies)
+        nbs = executed_notebooks(work, copies)
         subs = discover(nbs)
         results = grade_all(subs, runtime=default_runtime(), jobs=2, limits=Limits(), unsafe=False)
         by_path = {Path(r.source).resolve(): r for r in results}
         t_warm = timed(lambda: export_pdf(nbs[0], work / "warm.pdf"))  # worker start + format
         rows: dict[str, dict[str, list[float]]] = {}
-        for _ in range(args.rounds):
+        for _ in range(rounds):
             for nb in nbs:
                 r = by_path[nb.resolve()]
                 row = rows.setdefault(nb.stem, {"plain": [], "export": [], "graded": []})
@@ -124,7 +116,7 @@ def main() -> None:
             )
             produced = sum(1 for p in (work / f"j{jobs}" / "pdf").glob("*.pdf"))
             pool[f"jobs={jobs}"] = {"seconds": round(t, 2), "pdfs": produced}
-        grade = full_grade(args.grade_n, work) if args.grade_n else None
+        grade = full_grade(grade_n, work) if grade_n else None
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -133,7 +125,7 @@ def main() -> None:
     report = {
         "load_average_at_end": [round(x, 2) for x in os.getloadavg()],  # others' jobs skew it
         "notebooks": len(rows),
-        "rounds": args.rounds,
+        "rounds": rounds,
         "first_pdf_seconds": round(t_warm, 2),  # starting the worker and building the format
         "per_notebook_seconds": {
             name: {k: round(statistics.median(v), 2) for k, v in row.items()}
@@ -146,7 +138,7 @@ def main() -> None:
         "speedup_jobs2": round(pool["jobs=1"]["seconds"] / pool["jobs=2"]["seconds"], 2),
         "full_grade": grade,
     }
-    (REPO / "bench" / "pdf_results.json").write_text(json.dumps(report, indent=2) + "\n")
+    Path(out).write_text(json.dumps(report, indent=2) + "\n")
     print(f"{'notebook':<22}{'plain nbconvert':>16}{'export_pdf':>12}{'graded':>10}")
     for name, row in report["per_notebook_seconds"].items():
         print(f"{name:<22}{row['plain']:>15.2f}s{row['export']:>11.2f}s{row['graded']:>9.2f}s")
@@ -161,7 +153,3 @@ def main() -> None:
         print(f"grade of {grade['n']}: --no-pdf {grade['no_pdf']} s, with PDFs "
               f"{grade['with_pdf']} s: {grade['ratio']}× (target ≤ 2×)")  # fmt: skip
     print(f"load average at the end: {report['load_average_at_end']}")
-
-
-if __name__ == "__main__":
-    main()
