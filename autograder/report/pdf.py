@@ -424,6 +424,7 @@ class PdfLanes:
     def __init__(self, jobs: int) -> None:
         self._tasks: queue.SimpleQueue[Callable[[Lane], None] | None] = queue.SimpleQueue()
         self.errors: list[str] = []
+        self._started = threading.Semaphore(0)
         self._threads = [threading.Thread(target=self._main, daemon=True) for _ in range(jobs)]
         for t in self._threads:
             t.start()
@@ -433,16 +434,25 @@ class PdfLanes:
             lane = Lane()
         except Exception as exc:
             self.errors.append(f"{type(exc).__name__}: {exc}")
+            self._started.release()
             return
         try:
             try:
                 format_dir(lane)  # starts the worker (it makes the preamble), builds the format
             except Exception:
                 lane.stop_worker()  # the first PDF tries again, and its outcome says why
+            self._started.release()
             while (task := self._tasks.get()) is not None:
                 task(lane)
         finally:
             lane.close()
+
+    def wait_started(self) -> None:
+        """Until every lane has started (or failed to): for timing the PDFs alone."""
+        for _ in self._threads:
+            self._started.acquire()
+        for _ in self._threads:
+            self._started.release()
 
     def finish(self, tasks: list[Callable[[Lane], None]]) -> None:
         """Run every task on some lane, then close the lanes. Tasks that no lane could take
