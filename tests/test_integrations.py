@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import csv
+import fnmatch
 import json
 import math
 import os
@@ -539,6 +540,12 @@ def test_adding_a_hidden_check_is_one_function(tmp_path: Path):
     graders.write_text(graders.read_text(encoding="utf-8") + NEW_CHECK, encoding="utf-8")
     changed = [p for p, data in before.items() if (copy / p).read_bytes() != data]
     assert changed == [graders.relative_to(copy)]  # the one file touched
+    # … which is what the README's "Which files each change touches" says.
+    block = (REPO / "README.md").read_text(encoding="utf-8").split("- **A new hidden check**")[1]
+    block = block.split("\n\n", 1)[0]
+    listed = re.findall(r"^  - `([^`]+)`$", block, flags=re.M)
+    assert "touches one file" in block and len(listed) == 1
+    assert fnmatch.fnmatch(str(changed[0]), listed[0]), (changed, listed)
     points = ITEMS["gd_step"]["points"]
     notebook = _in_place_notebook(tmp_path / "in_place.ipynb")
 

@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from autograder.rubric import load_rubric
 from tests.conftest import REPO
 
 
@@ -46,6 +47,7 @@ def test_unsafe_mode_grades_and_says_so(tmp_path, path_without_bwrap):
     assert p.returncode == 0, p.stderr
     assert "not isolated" in p.stderr
     row = next(csv.DictReader(open(out / "grades.csv")))
-    assert row["auto_total"] == "4.25" and row["note"].startswith("UNSAFE")
+    assert float(row["auto_total"]) == load_rubric().auto_points
+    assert row["note"].startswith("UNSAFE")
     data = json.loads((out / "results" / "correct.json").read_text())
     assert "not isolated" in data["output"] and data["extra_data"]["unsafe"] is True
