@@ -18,12 +18,12 @@ command lines themselves are built in autograder.run.isolation.
 from __future__ import annotations
 
 import contextlib
+import enum
 import os
 import shutil
 import subprocess
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +44,29 @@ _HERE = Path(__file__).resolve().parent
 WORKER_FILES = ("worker.py", "wire.py", "objective.py")
 
 
+class Death(enum.Enum):
+    """How a sandbox stopped answering; the trusted side branches on this, never on text."""
+
+    TIMEOUT = "timeout"  # no reply (or no room for a request) before the deadline
+    MEMORY = "memory"  # the kernel's OOM killer ended it at the memory cap
+    EXITED = "exited"  # the process is gone: it exited, was killed or crashed
+    PROTOCOL = "protocol"  # it sent something that is not a well-formed reply
+
+
 class SandboxDied(Exception):
-    """The sandboxed process is gone (crashed, killed, exited, or broke the protocol)."""
+    """The sandboxed process is gone or broke the protocol; ``kind`` says which.
+
+    ``seconds`` is the deadline that ran out (TIMEOUT); ``status`` the worker's exit
+    status where known (EXITED, MEMORY: negative for a signal, as subprocess reports it).
+    The message is for the instructor's log; students see text built from ``kind``.
+    """
+
+    def __init__(
+        self, kind: Death, detail: str = "", *, seconds: float | None = None,
+        status: int | None = None,
+    ) -> None:  # fmt: skip
+        super().__init__(f"{kind.value}: {detail}" if detail else kind.value)
+        self.kind, self.detail, self.seconds, self.status = kind, detail, seconds, status
 
 
 @dataclass(frozen=True)
@@ -63,7 +84,6 @@ class Limits:
     processes: int = 64
     file_mb: int = 64
     tmp_mb: int = 256
-    output_bytes: int = 64 * 1024
 
     def proc_limits(self) -> isolation.ProcLimits:
         return isolation.ProcLimits(
@@ -80,9 +100,6 @@ class ExecReport:
     """What happened when the notebook's code cells ran."""
 
     cells: list[dict[str, Any]]
-    defined: list[str]
-    output: str = ""
-    output_truncated: bool = False
 
 
 def default_runtime() -> Path:
@@ -111,28 +128,6 @@ def _font_cache(runtime: Path) -> dict[str, str]:
 
 
 become_subreaper = isolation.become_subreaper
-
-
-@dataclass
-class _Drain:
-    """Reads the student's stdout/stderr: keeps the first ``cap`` bytes, discards the rest."""
-
-    fd: int
-    cap: int
-    kept: bytearray = field(default_factory=bytearray)
-    total: int = 0
-
-    def __post_init__(self) -> None:
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        with contextlib.suppress(OSError):
-            while chunk := os.read(self.fd, 1 << 16):
-                self.total += len(chunk)
-                if len(self.kept) < self.cap:
-                    self.kept += chunk[: self.cap - len(self.kept)]
-        os.close(self.fd)
 
 
 class Sandbox:
@@ -204,7 +199,6 @@ class Sandbox:
             kill_uid(self.uid)  # leftovers of an earlier submission in this slot
         req_r, self._req_w = os.pipe()
         self._reply_r, reply_w = os.pipe()
-        out_r, out_w = os.pipe()
         data_fds = []
         for name in WORKER_FILES:
             r, w = os.pipe()
@@ -215,17 +209,18 @@ class Sandbox:
             cmd, cwd = self._command(req_r, reply_w, data_fds)
             self.proc = subprocess.Popen(
                 cmd,
+                # The student's prints reach no report: discarded, so a flood of output
+                # costs neither memory nor a reader here.
                 stdin=subprocess.DEVNULL,
-                stdout=out_w,
-                stderr=out_w,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
                 pass_fds=(req_r, reply_w, *data_fds),
                 start_new_session=True,
                 cwd=cwd,
             )
         finally:
-            for fd in (req_r, reply_w, out_w, *data_fds):
+            for fd in (req_r, reply_w, *data_fds):
                 os.close(fd)
-        self._drain = _Drain(out_r, self.limits.output_bytes)
         if self.level is Level.UID and os.geteuid() == 0:
             # The host's /tmp may be on disk, which no memory cgroup bounds: the same file
             # budget as the sandbox's own /tmp and /dev/shm elsewhere.
@@ -240,14 +235,9 @@ class Sandbox:
         )
         header, _ = self._receive(max_bytes=0, timeout=timeout)
         cells_report = header.get("cells")
-        defined = header.get("defined")
-        if not isinstance(cells_report, list) or not isinstance(defined, list):
-            raise SandboxDied("the sandbox sent a malformed report")
-        return ExecReport(cells=cells_report[: len(cells)], defined=[str(d) for d in defined])
-
-    def output(self) -> tuple[str, int]:
-        """The student's captured stdout/stderr (first bytes) and its total size."""
-        return self._drain.kept.decode("utf-8", "replace"), self._drain.total
+        if not isinstance(cells_report, list):
+            raise SandboxDied(Death.PROTOCOL, "the sandbox sent a malformed report")
+        return ExecReport(cells=cells_report[: len(cells)])
 
     def close(self) -> None:
         if self._watch is not None:
@@ -258,7 +248,6 @@ class Sandbox:
             for fd in (self._req_w, self._reply_r):
                 with contextlib.suppress(OSError):
                     os.close(fd)
-            self._drain.thread.join(timeout=5)
             self.proc = None
         elif self.conf is not None:
             isolation.cleanup(self.conf)
@@ -275,22 +264,39 @@ class Sandbox:
         self, header: dict[str, Any], arrays: list[np.ndarray] = (), *, timeout: float
     ) -> None:
         # Writes have a deadline too: a sandbox that stops reading must not block us.
-        deadline = min(time.monotonic() + timeout, self.deadline)
+        now = time.monotonic()
+        deadline = min(now + timeout, self.deadline)
         try:
             wire.write_frame(self._req_w, header, list(arrays), deadline=deadline)
         except wire.WireTimeout as exc:
-            raise SandboxDied("timed out: the sandbox stopped reading requests") from exc
+            raise SandboxDied(
+                Death.TIMEOUT, "the sandbox stopped reading requests", seconds=deadline - now
+            ) from exc
         except OSError as exc:
-            raise SandboxDied("the sandbox is no longer reading requests") from exc
+            raise self._gone("the sandbox is no longer reading requests") from exc
 
     def _receive(self, *, max_bytes: int, timeout: float) -> tuple[dict, list[np.ndarray]]:
-        deadline = min(time.monotonic() + timeout, self.deadline)
+        now = time.monotonic()
+        deadline = min(now + timeout, self.deadline)
         try:
             return wire.read_frame(self._reply_r, max_bytes=max_bytes, deadline=deadline)
         except wire.WireTimeout as exc:
-            raise SandboxDied("timed out") from exc
+            raise SandboxDied(Death.TIMEOUT, "no reply", seconds=deadline - now) from exc
+        except wire.WireClosed as exc:
+            raise self._gone(str(exc)) from exc
         except wire.WireError as exc:
-            raise SandboxDied(str(exc)) from exc
+            raise SandboxDied(Death.PROTOCOL, str(exc)) from exc
+
+    def _gone(self, detail: str) -> SandboxDied:
+        """The worker closed its end: EXITED, or MEMORY if the OOM killer ended it."""
+        status = None
+        if self.proc is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                status = self.proc.wait(timeout=0.2)
+        cgroup = self.conf.cgroup if self.conf is not None else None
+        if cgroup is not None and cgroup.oom_kills():
+            return SandboxDied(Death.MEMORY, detail, status=status)
+        return SandboxDied(Death.EXITED, detail, status=status)
 
     def call(
         self,
@@ -308,7 +314,7 @@ class Sandbox:
         which validates its shape before using it.
         """
         if self.proc is None or self.proc.poll() is not None:
-            raise SandboxDied("the sandbox is not running")
+            raise self._gone("the sandbox is not running")
         header = {
             "op": "call",
             "fn": fn,
