@@ -60,6 +60,16 @@ class StudentError(Exception):
         super().__init__(message)
         self.kind, self.exc_type, self.death = kind, exc_type, death
 
+    @property
+    def gist(self) -> str:
+        """The failure in a few words, to group students by (no student string but the
+        exception's type name, which the trusted side checked is an identifier)."""
+        if self.kind is Failure.RAISED:
+            return f"raised {self.exc_type or 'an exception'}"
+        if self.kind is Failure.DIED and self.death is not None:
+            return f"the sandbox died ({self.death.value})"
+        return self.kind.value
+
     def again(self) -> StudentError:
         """A fresh copy, to raise once more (a raised exception keeps its traceback)."""
         return StudentError(str(self), self.kind, exc_type=self.exc_type, death=self.death)
@@ -270,7 +280,9 @@ def _failed(fn: str, header: dict[str, Any], limits: Limits) -> StudentError:
     """The StudentError for a reply that says the call failed (untrusted: any shape)."""
     kind = header.get("kind")
     if kind == "timeout":
-        return StudentError(f"{fn} did not return within {limits.call_timeout:g} s.", Failure.TIMEOUT)
+        return StudentError(
+            f"{fn} did not return within {limits.call_timeout:g} s.", Failure.TIMEOUT
+        )
     if kind == "missing":
         return StudentError(f"{fn} is not defined in your notebook.", Failure.MISSING)
     error = str(header.get("error", "an error"))[:400]
