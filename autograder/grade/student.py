@@ -243,6 +243,13 @@ class Student:
             )
         except SandboxDied as exc:
             self._stop()
+            if exc.earlier and exc.earlier != fn:
+                # An earlier call wrote frames of its own: it is to blame, and this call is
+                # made again in a fresh sandbox.
+                self.fatal[exc.earlier] = StudentError(
+                    death_message(exc.earlier, exc, self._limits), Failure.DIED, death=exc.kind
+                )
+                return self.call(fn, *args, return_args=return_args, max_bytes=max_bytes, fp=fp)
             kind = Failure.TIMEOUT if exc.kind is Death.TIMEOUT else Failure.DIED
             self.fatal[fn] = StudentError(
                 death_message(fn, exc, self._limits), kind, death=exc.kind

@@ -17,11 +17,15 @@ command lines themselves are built in autograder.run.isolation.
 
 from __future__ import annotations
 
+import array
 import contextlib
 import enum
+import fcntl
 import os
+import secrets
 import shutil
 import subprocess
+import termios
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,16 +61,19 @@ class SandboxDied(Exception):
     """The sandboxed process is gone or broke the protocol; ``kind`` says which.
 
     ``seconds`` is the deadline that ran out (TIMEOUT); ``status`` the worker's exit
-    status where known (EXITED, MEMORY: negative for a signal, as subprocess reports it).
+    status where known (EXITED, MEMORY: negative for a signal, as subprocess reports it);
+    ``earlier`` (PROTOCOL) names the function of an earlier call whose frames were found
+    where this call's reply belonged: that call, not this one, broke the protocol.
     The message is for the instructor's log; students see text built from ``kind``.
     """
 
     def __init__(
         self, kind: Death, detail: str = "", *, seconds: float | None = None,
-        status: int | None = None,
+        status: int | None = None, earlier: str = "",
     ) -> None:  # fmt: skip
         super().__init__(f"{kind.value}: {detail}" if detail else kind.value)
         self.kind, self.detail, self.seconds, self.status = kind, detail, seconds, status
+        self.earlier = earlier
 
 
 @dataclass(frozen=True)
@@ -147,6 +154,7 @@ class Sandbox:
         self.deadline = 0.0
         self.conf: isolation.Confinement | None = None
         self._watch: isolation.FileWatch | None = None
+        self._last: tuple[int, str] | None = None  # (seq, function) of the last call answered
 
     # -- lifecycle ---------------------------------------------------------------------
     def _command(self, req_r: int, reply_w: int, data_fds: list[int]) -> tuple[list[str], Path]:
@@ -315,8 +323,17 @@ class Sandbox:
         """
         if self.proc is None or self.proc.poll() is not None:
             raise self._gone("the sandbox is not running")
+        # Replies are matched to requests, never taken in order: student code can write to
+        # the reply pipe itself (tests/hostile/forge_reply_pipe.py). Bytes waiting before a
+        # request is sent were written during an earlier call; a reply whose seq is not this
+        # request's answers another one. Either way the sandbox is not believed again.
+        earlier = self._last[1] if self._last else ""
+        if _waiting(self._reply_r):
+            raise SandboxDied(Death.PROTOCOL, "a reply nobody asked for", earlier=earlier)
+        seq = secrets.randbits(62)
         header = {
             "op": "call",
+            "seq": seq,
             "fn": fn,
             "args": args,
             "timeout": self.limits.call_timeout,
@@ -326,4 +343,17 @@ class Sandbox:
         }
         # The worker's own alarm should fire first; the grace covers a student who blocks it.
         self._send(header, arrays, timeout=self.limits.call_timeout + 2)
-        return self._receive(max_bytes=max_bytes, timeout=self.limits.call_timeout + 2)
+        reply, out = self._receive(max_bytes=max_bytes, timeout=self.limits.call_timeout + 2)
+        if reply.get("seq") != seq:
+            answers_last = self._last is not None and reply.get("seq") == self._last[0]
+            raise SandboxDied(Death.PROTOCOL, "a reply to another request",
+                              earlier=earlier if answers_last else "")  # fmt: skip
+        self._last = (seq, fn)
+        return reply, out
+
+
+def _waiting(fd: int) -> int:
+    """How many bytes are waiting to be read from pipe ``fd``."""
+    count = array.array("i", [0])
+    fcntl.ioctl(fd, termios.FIONREAD, count, True)
+    return count[0]
