@@ -67,12 +67,29 @@ class StudentError(Exception):
         if self.kind is Failure.RAISED:
             return f"raised {self.exc_type or 'an exception'}"
         if self.kind is Failure.DIED and self.death is not None:
-            return f"the sandbox died ({self.death.value})"
-        return self.kind.value
+            return _DEATH_GIST[self.death]
+        return _FAILURE_GIST[self.kind]
 
     def again(self) -> StudentError:
         """A fresh copy, to raise once more (a raised exception keeps its traceback)."""
         return StudentError(str(self), self.kind, exc_type=self.exc_type, death=self.death)
+
+
+_DEATH_GIST = {
+    Death.TIMEOUT: "timed out",
+    Death.MEMORY: "over the memory limit",
+    Death.EXITED: "crashed the Python process",
+    Death.PROTOCOL: "sent a malformed reply",
+}
+_FAILURE_GIST = {
+    Failure.MISSING: "not defined",
+    Failure.NOT_IMPLEMENTED: "not implemented",
+    Failure.RAISED: "raised an exception",
+    Failure.TIMEOUT: "timed out",
+    Failure.DIED: "crashed the Python process",
+    Failure.NOT_RUNNING: "the notebook did not run",
+    Failure.RESTART_LIMIT: "no sandbox restarts left",
+}
 
 
 def death_message(fn: str, died: SandboxDied, limits: Limits) -> str:

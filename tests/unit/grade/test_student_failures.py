@@ -18,7 +18,8 @@ LIMITS = Limits(call_timeout=7.0, memory_mb=1024)
 
 class FakeSandbox:
     """Sandbox's interface. ``script`` maps a function name to a SandboxDied to raise or
-    to a reply header to return; ``on_start`` (class-wide) is a SandboxDied for start()."""
+    to a reply header to return (or to a list of them, one per call); ``on_start``
+    (class-wide) is a SandboxDied for start()."""
 
     script: ClassVar[dict] = {}
     on_start: ClassVar[SandboxDied | None] = None
@@ -35,6 +36,8 @@ class FakeSandbox:
 
     def call(self, fn, specs, arrays, **kwargs):
         reply = self.script[fn]
+        if isinstance(reply, list):  # one reply per call, in order
+            reply = reply.pop(0)
         if isinstance(reply, SandboxDied):
             raise reply
         return reply, [np.array(1.0)]
@@ -146,5 +149,22 @@ def test_gist_groups_without_the_students_text():
     assert _failed("f", {"error": "ValueError: secret 42"}, LIMITS).gist == "raised ValueError"
     assert _failed("f", {"error": "@@: x"}, LIMITS).gist == "raised an exception"
     died = StudentError("…", Failure.DIED, death=Death.MEMORY)
-    assert died.gist == "the sandbox died (memory)"
-    assert StudentError("…", Failure.MISSING).gist == "missing"
+    assert died.gist == "over the memory limit"
+    assert StudentError("…", Failure.MISSING).gist == "not defined"
+    # Every kind has its few words.
+    for kind in Failure:
+        assert StudentError("…", kind).gist
+    for death in Death:
+        assert StudentError("…", Failure.DIED, death=death).gist
+
+
+def test_frames_from_an_earlier_call_blame_it_and_this_call_runs_again(make):
+    stray = SandboxDied(Death.PROTOCOL, "a reply nobody asked for", earlier="f")
+    st = make(f=OK, g=[stray, OK])
+    st.call("f", np.zeros(2))
+    # g's call finds f's stray frames: f is blamed, g is called again in a fresh sandbox.
+    assert st.call("g", np.zeros(2)).value == np.array(1.0)
+    assert st.restarts == 1 and FakeSandbox.started == 2 and "g" not in st.fatal
+    err = _error(st, "f")
+    assert (err.kind, err.death) == (Failure.DIED, Death.PROTOCOL)
+    assert str(err) == "f sent the grader a malformed reply (a reply nobody asked for)."

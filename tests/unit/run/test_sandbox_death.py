@@ -6,7 +6,9 @@ No process is started: the reply pipe is an ordinary pipe written by the test.
 from __future__ import annotations
 
 import os
+import threading
 import time
+import types
 from pathlib import Path
 
 import numpy as np
@@ -21,10 +23,10 @@ def box():
     """A Sandbox whose reply pipe's write end the test holds (``box.peer``)."""
     sb = Sandbox(Path("/nonexistent"), limits=Limits(), unsafe=True)
     sb._reply_r, sb.peer = os.pipe()
-    sb._req_w = -1
+    sb._req_w, sb.fds = -1, []
     sb.deadline = time.monotonic() + 30
     yield sb
-    for fd in (sb._reply_r, sb.peer):
+    for fd in (sb._reply_r, sb.peer, *sb.fds):
         try:
             os.close(fd)
         except OSError:
@@ -90,3 +92,74 @@ def test_the_message_names_the_kind_for_the_log():
     died = SandboxDied(Death.PROTOCOL, "bad frame magic")
     assert str(died) == "protocol: bad frame magic"
     assert isinstance(wire.WireClosed("x"), wire.WireError)
+
+
+class FakeWorker:
+    """Answers each request on the box's pipes as ``answer(request) -> bytes`` says."""
+
+    def __init__(self, sb: Sandbox, answer) -> None:
+        self.req_r, sb._req_w = os.pipe()
+        sb.fds += [self.req_r, sb._req_w]
+        self.sb, self.answer = sb, answer
+        sb.proc = types.SimpleNamespace(poll=lambda: None, wait=lambda timeout: None)
+
+    def serve_one(self) -> threading.Thread:
+        def run():
+            request, _ = wire.read_frame(self.req_r, max_bytes=1 << 20)
+            os.write(self.sb.peer, self.answer(request))
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        return thread
+
+
+def _call(sb: Sandbox, fn: str):
+    return sb.call(fn, [], [], max_bytes=1 << 20)
+
+
+def _reply(seq, value: float = 1.0) -> bytes:
+    return wire.encode_frame({"ok": True, "value": {"t": "array", "i": 0}, "seq": seq},
+                             [np.array(value)])  # fmt: skip
+
+
+def test_replies_are_matched_to_their_requests(box):
+    worker = FakeWorker(box, lambda req: _reply(req["seq"]))
+    worker.serve_one()
+    header, arrays = _call(box, "f")
+    assert header["ok"] is True and arrays[0] == 1.0
+    assert box._last is not None and box._last[1] == "f"
+
+
+def test_bytes_waiting_before_a_request_blame_the_earlier_call(box):
+    worker = FakeWorker(box, lambda req: _reply(req["seq"]) + _reply(req["seq"] + 1))
+    thread = worker.serve_one()
+    _call(box, "f")  # answered, with one more frame behind the reply: a forged one
+    thread.join()
+    with pytest.raises(SandboxDied) as info:
+        _call(box, "g")
+    assert (info.value.kind, info.value.earlier) == (Death.PROTOCOL, "f")
+
+
+def test_a_reply_to_the_earlier_request_blames_the_earlier_call(box):
+    seqs = []
+
+    def answer(req):  # the first reply is forged ahead of the worker's; the second is late
+        seqs.append(req["seq"])
+        return _reply(req["seq"]) if len(seqs) == 1 else _reply(seqs[0])
+
+    worker = FakeWorker(box, answer)
+    worker.serve_one()
+    _call(box, "f")
+    worker.serve_one()
+    with pytest.raises(SandboxDied) as info:
+        _call(box, "g")
+    assert (info.value.kind, info.value.earlier) == (Death.PROTOCOL, "f")
+
+
+@pytest.mark.parametrize("seq", [None, 12345, "x"])
+def test_a_reply_to_no_request_blames_this_call(box, seq):
+    worker = FakeWorker(box, lambda req: _reply(seq))
+    worker.serve_one()
+    with pytest.raises(SandboxDied) as info:
+        _call(box, "f")
+    assert (info.value.kind, info.value.earlier) == (Death.PROTOCOL, "")
