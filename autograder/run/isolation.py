@@ -325,13 +325,6 @@ class Cgroup:
                             return int(value)
         return 0
 
-    def peak_bytes(self) -> int | None:
-        for d in self.dirs:
-            for name in ("memory.peak", "memory.max_usage_in_bytes"):
-                with contextlib.suppress(OSError, ValueError):
-                    return int((d / name).read_text())
-        return None
-
 
 def _own_cgroup(controller: str) -> tuple[Path, bool] | None:
     """(the folder of this process's cgroup for ``controller``, is it v2) or None."""

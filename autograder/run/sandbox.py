@@ -155,6 +155,7 @@ class Sandbox:
         self.conf: isolation.Confinement | None = None
         self._watch: isolation.FileWatch | None = None
         self._last: tuple[int, str] | None = None  # (seq, function) of the last call answered
+        self._ooms_before = 0
 
     # -- lifecycle ---------------------------------------------------------------------
     def _command(self, req_r: int, reply_w: int, data_fds: list[int]) -> tuple[list[str], Path]:
@@ -295,14 +296,17 @@ class Sandbox:
         except wire.WireError as exc:
             raise SandboxDied(Death.PROTOCOL, str(exc)) from exc
 
+    def _oom_kills(self) -> int:
+        cgroup = self.conf.cgroup if self.conf is not None else None
+        return cgroup.oom_kills() if cgroup is not None else 0
+
     def _gone(self, detail: str) -> SandboxDied:
         """The worker closed its end: EXITED, or MEMORY if the OOM killer ended it."""
         status = None
         if self.proc is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 status = self.proc.wait(timeout=0.2)
-        cgroup = self.conf.cgroup if self.conf is not None else None
-        if cgroup is not None and cgroup.oom_kills():
+        if self._oom_kills() > self._ooms_before:
             return SandboxDied(Death.MEMORY, detail, status=status)
         return SandboxDied(Death.EXITED, detail, status=status)
 
@@ -331,6 +335,8 @@ class Sandbox:
         if _waiting(self._reply_r):
             raise SandboxDied(Death.PROTOCOL, "a reply nobody asked for", earlier=earlier)
         seq = secrets.randbits(62)
+        # A child the kernel killed earlier (a fork that outgrew the cap) is not this death.
+        self._ooms_before = self._oom_kills()
         header = {
             "op": "call",
             "seq": seq,
