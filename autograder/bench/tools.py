@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import glob
 import itertools
+import json
 import os
 import shutil
 import subprocess
@@ -53,18 +54,17 @@ def ours(folder: Path, out: Path, *, jobs: int, n: int, timeout: float = 7200) -
     cmd = [PYTHON, "-m", "autograder", "grade", str(folder), "--out", str(out), "--no-pdf",
            "--jobs", str(jobs)]  # fmt: skip
     r = measure.run(cmd, cwd=REPO, env=_env(), timeout=timeout)
-    per_sub = []
-    for log in sorted((out / "logs").glob("*.txt")):
-        for line in log.read_text(encoding="utf-8").splitlines():
-            if line.startswith("seconds:"):
-                per_sub.append(float(line.split(":", 1)[1]))
-                break
+    # Each results.json carries its submission's seconds as Gradescope's execution_time.
+    per_sub = [
+        float(json.loads(p.read_text(encoding="utf-8"))["execution_time"])
+        for p in sorted((out / "results").glob("*.json"))
+    ]
     rows = []
     if (out / "grades.csv").exists():
         with open(out / "grades.csv", newline="", encoding="utf-8") as f:
             rows = list(csv.DictReader(f))
     graded = sum(1 for row in rows if row["status"] == "graded")
-    row = _row(f"ours --jobs {jobs}", n, r, per_sub, "in-sandbox seconds from OUT/logs")
+    row = _row(f"ours --jobs {jobs}", n, r, per_sub, "execution_time in OUT/results")
     row["ok"] = r.returncode == 0 and graded == n
     row["check"] = f"{graded}/{n} rows graded"
     row["jobs"] = jobs

@@ -21,6 +21,7 @@ names the quantity and the likely mistake, never a reference value.
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,8 +36,36 @@ DEFAULT_RTOL = 1e-4
 FORM_MESSAGE = re.compile(r"but is (a|an) |but returned |but should have shape|num_steps \+ 1 ")
 
 
+class Problem(enum.Enum):
+    """What a check found wrong with an answer."""
+
+    FORM = "form"  # not numbers, or the wrong shape or number of values
+    NONFINITE = "nonfinite"  # nan or inf where a finite answer is expected
+    MISTAKE = "mistake"  # matches a modelled mistake (``Feedback.mistake`` explains it)
+    VALUE = "value"  # the numbers are wrong in no modelled way
+    OTHER = "other"  # a grader's own sentence
+
+
 class Feedback(AssertionError):
-    """A wrong answer, with a message written for the student."""
+    """A wrong answer; ``str(exc)`` is the sentence written for the student.
+
+    ``what`` names the quantity checked ("∂L/∂W1"), ``problem`` the kind of failure and
+    ``mistake`` the modelled mistake's explanation when the answer matched one. Every
+    field is written by the grader: none holds a string the student produced.
+    """
+
+    def __init__(
+        self, message: str, *, what: str = "", problem: Problem = Problem.OTHER,
+        mistake: str = "",
+    ) -> None:  # fmt: skip
+        super().__init__(message)
+        self.what, self.problem, self.mistake = what, problem, mistake
+
+    @property
+    def gist(self) -> str:
+        """The failure without the quantity's name, to group students by: the modelled
+        mistake's explanation, else the whole message."""
+        return self.mistake or str(self)
 
 
 @dataclass(frozen=True)
@@ -116,31 +145,45 @@ def as_array(value: Any, what: str, shape: tuple[int, ...], *, finite: bool = Tr
     arr = to_array(value)
     if arr is None:
         if isinstance(value, Unusable):
-            raise Feedback(f"{what} should be numbers (an array) but is {describe(value)}.")
+            raise Feedback(
+                f"{what} should be numbers (an array) but is {describe(value)}.",
+                what=what, problem=Problem.FORM,
+            )  # fmt: skip
         if isinstance(value, tuple):
             raise Feedback(
                 f"{what} should be an array of shape {_shape(shape)} but is {describe(value)} "
-                "that numpy cannot turn into one array of numbers."
-            )
-        raise Feedback(f"{what} should be a numeric array but is {describe(value)}.")
+                "that numpy cannot turn into one array of numbers.",
+                what=what, problem=Problem.FORM,
+            )  # fmt: skip
+        raise Feedback(
+            f"{what} should be a numeric array but is {describe(value)}.",
+            what=what, problem=Problem.FORM,
+        )  # fmt: skip
     if arr.shape != shape:
         hint = " (it looks transposed)" if arr.shape == shape[::-1] and len(shape) == 2 else ""
         given = f" ({describe(value)})" if isinstance(value, tuple) else ""
         raise Feedback(
             f"{what} has shape {_shape(arr.shape)}{given} but should have shape "
-            f"{_shape(shape)}{hint}."
-        )
+            f"{_shape(shape)}{hint}.",
+            what=what, problem=Problem.FORM,
+        )  # fmt: skip
     if finite and not np.all(np.isfinite(arr)):
-        raise Feedback(f"{what} contains nan or inf; check for overflow or a division by zero.")
+        raise Feedback(
+            f"{what} contains nan or inf; check for overflow or a division by zero.",
+            what=what, problem=Problem.NONFINITE,
+        )  # fmt: skip
     return arr
 
 
 def as_number(value: Any, what: str, *, finite: bool = True) -> float:
     """A single number: a Python or numpy scalar, or a 0-d array."""
-    if isinstance(value, np.ndarray) and value.shape != ():
-        raise Feedback(f"{what} should be a single number but is {describe(value)}.")
-    if isinstance(value, tuple | Unusable | Text):
-        raise Feedback(f"{what} should be a single number but is {describe(value)}.")
+    if (isinstance(value, np.ndarray) and value.shape != ()) or isinstance(
+        value, tuple | Unusable | Text
+    ):
+        raise Feedback(
+            f"{what} should be a single number but is {describe(value)}.",
+            what=what, problem=Problem.FORM,
+        )  # fmt: skip
     return float(as_array(value, what, (), finite=finite))
 
 
@@ -151,8 +194,9 @@ def as_tuple(value: Any, what: str, length: int) -> tuple[Any, ...]:
     if isinstance(value, np.ndarray) and value.ndim >= 1 and value.shape[0] == length:
         return tuple(np.asarray(value[i]) for i in range(length))
     raise Feedback(
-        f"{what} should return {length} values (a tuple), but returned {describe(value)}."
-    )
+        f"{what} should return {length} values (a tuple), but returned {describe(value)}.",
+        what=what, problem=Problem.FORM,
+    )  # fmt: skip
 
 
 def is_close(got: np.ndarray, want: np.ndarray, rtol: float = DEFAULT_RTOL) -> bool:
@@ -189,10 +233,14 @@ def explain_mismatch(
     """Raise Feedback naming the first modelled mistake ``got`` matches, else ``default``."""
     for message, variant in (mistakes or {}).items():
         if is_close(got, np.asarray(variant, dtype=np.float64)):
-            raise Feedback(f"{what} is wrong: {message}")
-    raise Feedback(f"{what} {default}")
+            raise Feedback(
+                f"{what} is wrong: {message}", what=what, problem=Problem.MISTAKE, mistake=message
+            )
+    raise Feedback(f"{what} {default}", what=what, problem=Problem.VALUE)
 
 
 def expect_equal_number(got: float, want: float, what: str, rtol: float = DEFAULT_RTOL) -> None:
     if not is_close(np.array(got), np.array(want), rtol):
-        raise Feedback(f"{what} does not match the expected value.")
+        raise Feedback(
+            f"{what} does not match the expected value.", what=what, problem=Problem.VALUE
+        )

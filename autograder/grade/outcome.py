@@ -23,6 +23,9 @@ class TestOutcome:
     passed: bool
     message: str = ""
     debug: str = ""  # instructor-only (a grader's own traceback); never in student feedback
+    # The failure in a few words, to group students by (Feedback.gist, or the kind of
+    # StudentError); written by the grader, like ``message``.
+    gist: str = ""
 
 
 @dataclass

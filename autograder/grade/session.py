@@ -49,7 +49,6 @@ class GradingPlugin:
         self.subs = subs
         self.runtime, self.slot, self.limits, self.unsafe = runtime, slot, limits, unsafe
         self.outcomes: dict[str, list[TestOutcome]] = {s.student: [] for s, _ in subs}
-        self.students: dict[str, Student] = {}
         self.notebook_errors: dict[str, list[str]] = {}
         self.collect_errors: list[str] = []
         self.started: dict[str, float] = {}
@@ -111,10 +110,10 @@ class GradingPlugin:
 
     def _record(self, item: pytest.Item, when: str, exc: BaseException | None) -> None:
         sub: Submission = item.callspec.params["submission"]
-        message, debug = "", ""
+        message, debug, gist = "", "", ""
         if exc is not None:
             if isinstance(exc, Feedback | StudentError):
-                message = str(exc)
+                message, gist = str(exc), exc.gist
             else:
                 message = INTERNAL_ERROR
                 debug = "".join(traceback.format_exception(exc))
@@ -129,6 +128,7 @@ class GradingPlugin:
                 passed=exc is None and when == "call",
                 message=message,
                 debug=debug,
+                gist=gist,
             )
         )
 
@@ -143,7 +143,6 @@ class GradingPlugin:
         student = Student(
             cells, self.runtime, slot=self.slot, limits=self.limits, unsafe=self.unsafe
         )
-        self.students[sub.student] = student
         errors = []
         if student.report is not None:
             for i, cell in enumerate(student.report.cells):

@@ -14,6 +14,7 @@ the notebook) so the remaining functions can still be graded.
 
 from __future__ import annotations
 
+import enum
 import re
 import time
 import unicodedata
@@ -25,15 +26,100 @@ import numpy as np
 from autograder.grade.checks import Seq, Text, Unusable
 from autograder.run.objective import KIND as OBJECTIVE_KIND
 from autograder.run.objective import Objective
-from autograder.run.sandbox import ExecReport, Limits, Sandbox, SandboxDied
+from autograder.run.sandbox import Death, ExecReport, Limits, Sandbox, SandboxDied
 
 MAX_RESTARTS = 6
 DEFAULT_MAX_BYTES = 8 << 20
 MAX_ITEMS = 2048  # the worker's node budget for one returned value
 
 
+class Failure(enum.Enum):
+    """Why a student's function gave no value."""
+
+    MISSING = "missing"  # not defined in the notebook
+    NOT_IMPLEMENTED = "not implemented"  # it raises NotImplementedError
+    RAISED = "raised"  # it raised another exception (``exc_type``)
+    TIMEOUT = "timeout"  # it did not return within the call timeout
+    DIED = "died"  # it took the sandbox down (``death`` says how)
+    NOT_RUNNING = "not running"  # the notebook did not run, or the time was used up
+    RESTART_LIMIT = "restart limit"  # earlier crashes used every restart
+
+
 class StudentError(Exception):
-    """The student's function could not produce a value; the message is student-facing."""
+    """The student's function could not produce a value; ``str(exc)`` is student-facing.
+
+    Code that needs to know why branches on ``kind`` (and ``exc_type``: the name of the
+    exception the function raised, as the sandbox reported it; ``death``: how the sandbox
+    died), never on the message.
+    """
+
+    def __init__(
+        self, message: str, kind: Failure = Failure.RAISED, *, exc_type: str = "",
+        death: Death | None = None,
+    ) -> None:  # fmt: skip
+        super().__init__(message)
+        self.kind, self.exc_type, self.death = kind, exc_type, death
+
+    @property
+    def gist(self) -> str:
+        """The failure in a few words, to group students by (no student string but the
+        exception's type name, which the trusted side checked is an identifier)."""
+        if self.kind is Failure.RAISED:
+            return f"raised {self.exc_type or 'an exception'}"
+        if self.kind is Failure.DIED and self.death is not None:
+            return _DEATH_GIST[self.death]
+        return _FAILURE_GIST[self.kind]
+
+    def again(self) -> StudentError:
+        """A fresh copy, to raise once more (a raised exception keeps its traceback)."""
+        return StudentError(str(self), self.kind, exc_type=self.exc_type, death=self.death)
+
+
+_DEATH_GIST = {
+    Death.TIMEOUT: "timed out",
+    Death.MEMORY: "over the memory limit",
+    Death.EXITED: "crashed the Python process",
+    Death.PROTOCOL: "sent a malformed reply",
+}
+_FAILURE_GIST = {
+    Failure.MISSING: "not defined",
+    Failure.NOT_IMPLEMENTED: "not implemented",
+    Failure.RAISED: "raised an exception",
+    Failure.TIMEOUT: "timed out",
+    Failure.DIED: "crashed the Python process",
+    Failure.NOT_RUNNING: "the notebook did not run",
+    Failure.RESTART_LIMIT: "no sandbox restarts left",
+}
+
+
+def death_message(fn: str, died: SandboxDied, limits: Limits) -> str:
+    """What the student reads when calling ``fn`` took the sandbox down."""
+    if died.kind is Death.TIMEOUT:
+        return (
+            f"{fn} did not return within {limits.call_timeout:g} s "
+            "(an infinite loop, or far too slow)."
+        )
+    if died.kind is Death.MEMORY:
+        return f"{fn} used more than the {limits.memory_mb} MB memory limit and was stopped."
+    if died.kind is Death.PROTOCOL:
+        return f"{fn} sent the grader a malformed reply ({died.detail})."
+    return f"{fn} crashed the Python process (it exited{_status(died.status)})."
+
+
+def start_message(died: SandboxDied, limits: Limits) -> str:
+    """Why the notebook as a whole did not run (a notebook error, shown to the student)."""
+    why = {
+        Death.TIMEOUT: "time limit exceeded",
+        Death.MEMORY: f"it used more than the {limits.memory_mb} MB memory limit",
+        Death.PROTOCOL: "it sent the grader a malformed report",
+    }.get(died.kind, f"the process exited{_status(died.status)}")
+    return f"your notebook did not finish running ({why})"
+
+
+def _status(status: int | None) -> str:
+    if status is None or status == 0:
+        return ""
+    return f", killed by signal {-status}" if status < 0 else f" with status {status}"
 
 
 @dataclass
@@ -58,6 +144,8 @@ class Reply:
         return self.args_after[i]
 
 
+# The worker reports an exception as "Type: message" (worker._describe).
+_EXC_TYPE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,80}(:|$)")
 _TYPE_NAME = re.compile(r"[^A-Za-z0-9_ .,()\[\]-]")
 # A name in a returned graph, after NFKC and without whitespace: a short run of these.
 _NAME = re.compile(r"^[A-Za-z0-9_^{}\\'.()$\u0302ŷσ-]{1,40}$")
@@ -98,12 +186,10 @@ class Student:
         self.restarts = 0
         # Functions that already took the sandbox down: later calls fail fast instead of
         # spending the restarts the other functions need.
-        self.fatal: dict[str, str] = {}
+        self.fatal: dict[str, StudentError] = {}
         self.report: ExecReport | None = None
         self.start_error: str | None = None
         self.deadline = time.monotonic() + limits.submission_timeout
-        self.output = ""
-        self.output_bytes = 0
         self._boot()
 
     def _boot(self) -> None:
@@ -119,16 +205,11 @@ class Student:
                 self.report = report
             self.start_error = None
         except SandboxDied as exc:
-            self.start_error = "your notebook did not finish running " + (
-                "(time limit exceeded)" if "timed out" in str(exc) else "(the process exited)"
-            )
+            self.start_error = start_message(exc, self._limits)
             self._stop()
 
     def _stop(self) -> None:
         if self._sandbox is not None:
-            out, total = self._sandbox.output()
-            if not self.output:
-                self.output, self.output_bytes = out, total
             self._sandbox.close()
             self._sandbox = None
 
@@ -144,16 +225,21 @@ class Student:
         divide warnings into FloatingPointError, as the notebook's self-checks do.
         """
         if fn in self.fatal:
-            raise StudentError(self.fatal[fn])
+            raise self.fatal[fn].again()
         if self._sandbox is None and self.restarts < MAX_RESTARTS and self.report is not None:
             self.restarts += 1
             self._boot()
         if self._sandbox is None:
-            why = self.start_error or (
-                f"the sandbox was already restarted {MAX_RESTARTS} times, after other functions "
-                "crashed or timed out (the most one submission gets)"
+            if self.start_error:
+                raise StudentError(
+                    f"{fn} could not be called: {self.start_error}.", Failure.NOT_RUNNING
+                )
+            raise StudentError(
+                f"{fn} could not be called: the sandbox was already restarted {MAX_RESTARTS} "
+                "times, after other functions crashed or timed out (the most one submission "
+                "gets).",
+                Failure.RESTART_LIMIT,
             )
-            raise StudentError(f"{fn} could not be called: {why}.")
         specs, arrays = [], []
         for a in args:
             if isinstance(a, Objective):
@@ -174,25 +260,20 @@ class Student:
             )
         except SandboxDied as exc:
             self._stop()
-            if "timed out" in str(exc):
-                message = (
-                    f"{fn} did not return within {self._limits.call_timeout:g} s "
-                    "(an infinite loop, or far too slow)."
+            if exc.earlier and exc.earlier != fn:
+                # An earlier call wrote frames of its own: it is to blame, and this call is
+                # made again in a fresh sandbox.
+                self.fatal[exc.earlier] = StudentError(
+                    death_message(exc.earlier, exc, self._limits), Failure.DIED, death=exc.kind
                 )
-            else:
-                message = f"{fn} crashed the Python process ({exc})."
-            self.fatal[fn] = message
-            raise StudentError(message) from None
+                return self.call(fn, *args, return_args=return_args, max_bytes=max_bytes, fp=fp)
+            kind = Failure.TIMEOUT if exc.kind is Death.TIMEOUT else Failure.DIED
+            self.fatal[fn] = StudentError(
+                death_message(fn, exc, self._limits), kind, death=exc.kind
+            )
+            raise self.fatal[fn].again() from None
         if header.get("ok") is not True:
-            kind = header.get("kind")
-            if kind == "timeout":
-                raise StudentError(f"{fn} did not return within {self._limits.call_timeout:g} s.")
-            if kind == "missing":
-                raise StudentError(f"{fn} is not defined in your notebook.")
-            error = str(header.get("error", "an error"))[:400]
-            if error.startswith("NotImplementedError"):
-                raise StudentError(f"{fn} is not implemented yet (it raises NotImplementedError).")
-            raise StudentError(f"{fn} raised {error}")
+            raise _failed(fn, header, self._limits)
         value = _tree(header.get("value"), out)
         after = header.get("args_after")
         args_after = (
@@ -217,6 +298,25 @@ class Student:
         if fn.startswith("_"):
             raise AttributeError(fn)
         return lambda *args: self.call(fn, *args).value
+
+
+def _failed(fn: str, header: dict[str, Any], limits: Limits) -> StudentError:
+    """The StudentError for a reply that says the call failed (untrusted: any shape)."""
+    kind = header.get("kind")
+    if kind == "timeout":
+        return StudentError(
+            f"{fn} did not return within {limits.call_timeout:g} s.", Failure.TIMEOUT
+        )
+    if kind == "missing":
+        return StudentError(f"{fn} is not defined in your notebook.", Failure.MISSING)
+    error = str(header.get("error", "an error"))[:400]
+    exc_type = error.partition(":")[0] if _EXC_TYPE.match(error) else ""
+    if exc_type == "NotImplementedError":
+        return StudentError(
+            f"{fn} is not implemented yet (it raises NotImplementedError).",
+            Failure.NOT_IMPLEMENTED, exc_type=exc_type,
+        )  # fmt: skip
+    return StudentError(f"{fn} raised {error}", Failure.RAISED, exc_type=exc_type)
 
 
 class _Watch:

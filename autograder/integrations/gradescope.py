@@ -42,6 +42,7 @@ from pathlib import Path
 from autograder import REFERENCE_PY, REPO_DIR
 from autograder.files import write_atomic
 from autograder.inert import json_text
+from autograder.report.results_json import not_graded_entry, numbered
 from autograder.rubric import load_rubric
 from autograder.submissions import UnreadableNotebook, read_notebook_bytes
 
@@ -126,20 +127,7 @@ def build_zip(out_dir: Path, repo: Path = REPO_DIR) -> Path:
 
 def _failure(reason: str) -> dict:
     """A valid results.json when the submission could not be graded at all."""
-    rubric = load_rubric()
-    tests = [
-        {
-            "name": f"{it.id}: not graded",
-            "number": str(n),
-            "score": 0.0,
-            "max_score": it.points,
-            "status": "failed",
-            "output": f"Not graded: {reason}",
-            "visibility": "after_published",
-            "tags": [it.question, "auto", it.id],
-        }
-        for n, it in enumerate(rubric.auto, start=1)
-    ]
+    tests = numbered([not_graded_entry(it, reason) for it in load_rubric().auto])
     return {
         "score": 0.0,
         "output": f"Not graded: {reason}",
@@ -188,9 +176,7 @@ def autograded_part(data: dict) -> dict:
     Written answers are Gradescope manual questions, graded there; listing them here
     would show students a failing test for every answer not yet marked.
     """
-    tests = [t for t in data.get("tests", []) if "manual" not in t.get("tags", [])]
-    for n, t in enumerate(tests, start=1):
-        t["number"] = str(n)
+    tests = numbered([t for t in data.get("tests", []) if "manual" not in t.get("tags", [])])
     output = [
         line.replace("; written answers pending manual grading.", ".")
         for line in data.get("output", "").splitlines()

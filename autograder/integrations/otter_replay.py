@@ -50,7 +50,14 @@ from typing import Any
 import numpy as np
 
 from autograder.grade.checks import Feedback, Seq
-from autograder.grade.student import DEFAULT_MAX_BYTES, Reply, StudentError, _tree, _Watch
+from autograder.grade.student import (
+    DEFAULT_MAX_BYTES,
+    Failure,
+    Reply,
+    StudentError,
+    _tree,
+    _Watch,
+)
 
 RECORDING = "otter_recording.json"  # beside this module in the otter bundle
 GRADERS_PACKAGE = "autograder.graders"
@@ -191,7 +198,7 @@ class ReplayStudent:
         """As :meth:`autograder.grade.student.Student.call`, in this process."""
         func = self.functions.get(fn)
         if not callable(func):
-            raise StudentError(f"{fn} is not defined in your notebook.")
+            raise StudentError(f"{fn} is not defined in your notebook.", Failure.MISSING)
         sent = [_as_sent(a) for a in args]
         strict = {"over": "raise", "invalid": "raise", "divide": "raise"}  # as the worker's
         try:
@@ -199,10 +206,15 @@ class ReplayStudent:
                 value = func(*sent)
         except NotImplementedError:
             raise StudentError(
-                f"{fn} is not implemented yet (it raises NotImplementedError)."
+                f"{fn} is not implemented yet (it raises NotImplementedError).",
+                Failure.NOT_IMPLEMENTED,
+                exc_type="NotImplementedError",
             ) from None
         except Exception as exc:
-            raise StudentError(f"{fn} raised {type(exc).__name__}: {str(exc)[:300]}") from None
+            raise StudentError(
+                f"{fn} raised {type(exc).__name__}: {str(exc)[:300]}",
+                exc_type=type(exc).__name__,
+            ) from None
         after = [crossed(a, max_bytes) if isinstance(a, np.ndarray) else None for a in sent]
         reply = Reply(value=crossed(value, max_bytes), args_after=after if return_args else [])
         if self.calls is not None:

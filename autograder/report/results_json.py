@@ -1,8 +1,9 @@
 """One Gradescope-style results.json per student.
 
-Top level: ``score``, ``output``, ``visibility``, ``stdout_visibility``,
-``tests[]``; each test: ``name``, ``number``, ``score``, ``max_score``,
-``status``, ``output``, ``visibility``, ``tags``. Each hidden grader test is
+Top level: ``score``, ``execution_time`` (the seconds grading the submission took),
+``output``, ``visibility``, ``stdout_visibility``, ``extra_data``, ``tests[]``; each test:
+``name``, ``number``, ``score``, ``max_score``, ``status``, ``output``, ``visibility``,
+``tags``, all made by :func:`entry`. Each hidden grader test is
 one entry: its name (the grader's docstring) starts with the student function
 it grades, its max_score is its weighted share of that rubric item, and its
 output is the feedback. A submission whose graders could not run gets one
@@ -18,7 +19,7 @@ from typing import Any
 
 from autograder.grade.outcome import SubmissionResult
 from autograder.inert import json_text
-from autograder.rubric import Rubric
+from autograder.rubric import Item, Rubric
 
 UNSAFE_NOTE = "WARNING: graded with --unsafe-no-sandbox; student code was not isolated."
 
@@ -27,34 +28,50 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
+def entry(
+    it: Item, name: str, *, score: float, max_score: float, passed: bool, output: str,
+    visibility: str = "after_published",
+) -> dict[str, Any]:  # fmt: skip
+    """One entry of ``tests[]`` for rubric item ``it`` (its ``number`` is set by
+    :func:`numbered`). Every entry, here and in autograder.integrations.gradescope, is
+    made by this function."""
+    return {
+        "name": name,
+        "max_score": max_score,
+        "score": score,
+        "status": "passed" if passed else "failed",
+        "output": output,
+        "visibility": visibility,
+        "tags": [it.question, it.kind, it.id],
+    }
+
+
+def not_graded_entry(it: Item, reason: str) -> dict[str, Any]:
+    """Item ``it`` scored 0 because the submission could not be graded, and why."""
+    return entry(it, f"{it.id}: not graded", score=0.0, max_score=it.points, passed=False,
+                 output=f"Not graded: {reason}")  # fmt: skip
+
+
+def numbered(tests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``tests`` with ``number`` "1", "2", … in order."""
+    return [{**t, "number": str(n)} for n, t in enumerate(tests, start=1)]
+
+
 def _auto_entries(result: SubmissionResult, rubric: Rubric) -> list[dict[str, Any]]:
     entries = []
     for it in rubric.auto:
         tests = [t for t in result.tests if t.item == it.id]
         total = sum(t.weight for t in tests)
         if result.status != "graded" or not tests:
-            reason = result.reason or "the notebook could not be run"
-            tests, total = [], 0.0
-            entries.append({
-                "name": f"{it.id}: not graded",
-                "max_score": it.points,
-                "score": 0.0,
-                "status": "failed",
-                "output": f"Not graded: {reason}",
-                "visibility": "after_published",
-                "tags": [it.question, "auto", it.id],
-            })  # fmt: skip
+            entries.append(not_graded_entry(it, result.reason or "the notebook could not be run"))
+            continue
         for t in tests:
             share = round(it.points * t.weight / total, 6)
-            entries.append({
-                "name": t.name,
-                "max_score": share,
-                "score": share if t.passed else 0.0,
-                "status": "passed" if t.passed else "failed",
-                "output": "Passed." if t.passed else t.message,
-                "visibility": t.visibility,
-                "tags": [it.question, "auto", it.id],
-            })  # fmt: skip
+            entries.append(
+                entry(it, t.name, score=share if t.passed else 0.0, max_score=share,
+                      passed=t.passed, output="Passed." if t.passed else t.message,
+                      visibility=t.visibility)
+            )  # fmt: skip
     return entries
 
 
@@ -73,17 +90,13 @@ def results_json(result: SubmissionResult, rubric: Rubric) -> dict[str, Any]:
     tests = _auto_entries(result, rubric)
     for it in rubric.manual:
         got = result.manual.get(it.id)
-        tests.append({
-            "name": f"{it.question} (written): {it.title}",
-            "max_score": it.points,
-            "score": got if got is not None else 0.0,
-            "status": "passed" if got == it.points else "failed",
-            "output": "Pending manual grading." if got is None else _manual_output(result, it.id),
-            "visibility": "after_published",
-            "tags": [it.question, "manual", it.id],
-        })  # fmt: skip
-    for n, entry in enumerate(tests, start=1):
-        entry["number"] = str(n)
+        tests.append(
+            entry(it, f"{it.question} (written): {it.title}",
+                  score=got if got is not None else 0.0, max_score=it.points,
+                  passed=got == it.points,
+                  output="Pending manual grading." if got is None
+                  else _manual_output(result, it.id))
+        )  # fmt: skip
     output = [f"Student: {result.student}"]
     if result.status != "graded":
         output.append(f"Not graded: {result.reason}")
@@ -100,6 +113,7 @@ def results_json(result: SubmissionResult, rubric: Rubric) -> dict[str, Any]:
     )
     return {
         "score": result.total(rubric),
+        "execution_time": result.seconds,
         "output": "\n".join(output),
         "output_format": "text",
         "visibility": "after_published",
@@ -109,7 +123,7 @@ def results_json(result: SubmissionResult, rubric: Rubric) -> dict[str, Any]:
             "unsafe": result.unsafe,
             "isolation": result.isolation,
         },
-        "tests": tests,
+        "tests": numbered(tests),
     }
 
 

@@ -7,7 +7,7 @@ import time
 from collections import Counter
 from typing import TextIO
 
-from autograder.grade.outcome import SubmissionResult
+from autograder.grade.outcome import SubmissionResult, TestOutcome
 from autograder.inert import visible
 from autograder.rubric import Rubric
 
@@ -33,9 +33,9 @@ class Progress:
         self.stream.flush()
 
 
-def _gist(message: str) -> str:
-    """The kind of failure, for grouping: the explanation after "is wrong:", else the message."""
-    gist = message.split(" is wrong: ", 1)[-1]
+def _gist(test: TestOutcome) -> str:
+    """The kind of failure, for grouping (TestOutcome.gist; the message in older results)."""
+    gist = test.gist or test.message
     return gist if len(gist) <= 70 else gist[:69] + "…"
 
 
@@ -67,7 +67,7 @@ def summary_table(results: list[SubmissionResult], rubric: Rubric) -> str:
             reasons[r.reason] += 1
         for t in r.tests:
             if not t.passed:
-                reasons[f"{t.item}: {_gist(t.message)}"] += 1
+                reasons[f"{t.item}: {_gist(t)}"] += 1
     if reasons:
         lines.append("")
         lines.append("failed checks by reason:")

@@ -322,12 +322,16 @@ class Cgroup:
                 except OSError:  # still has processes: they are being killed
                     time.sleep(0.01)
 
-    def peak_bytes(self) -> int | None:
+    def oom_kills(self) -> int:
+        """How many processes the kernel's OOM killer ended here at the memory cap."""
         for d in self.dirs:
-            for name in ("memory.peak", "memory.max_usage_in_bytes"):
+            for name in ("memory.events", "memory.oom_control"):  # v2, v1
                 with contextlib.suppress(OSError, ValueError):
-                    return int((d / name).read_text())
-        return None
+                    for line in (d / name).read_text().splitlines():
+                        key, _, value = line.partition(" ")
+                        if key == "oom_kill":
+                            return int(value)
+        return 0
 
 
 def _own_cgroup(controller: str) -> tuple[Path, bool] | None:

@@ -17,13 +17,17 @@ command lines themselves are built in autograder.run.isolation.
 
 from __future__ import annotations
 
+import array
 import contextlib
+import enum
+import fcntl
 import os
+import secrets
 import shutil
 import subprocess
-import threading
+import termios
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,8 +61,32 @@ WORKER_ENV = {
 }
 
 
+class Death(enum.Enum):
+    """How a sandbox stopped answering; the trusted side branches on this, never on text."""
+
+    TIMEOUT = "timeout"  # no reply (or no room for a request) before the deadline
+    MEMORY = "memory"  # the kernel's OOM killer ended it at the memory cap
+    EXITED = "exited"  # the process is gone: it exited, was killed or crashed
+    PROTOCOL = "protocol"  # it sent something that is not a well-formed reply
+
+
 class SandboxDied(Exception):
-    """The sandboxed process is gone (crashed, killed, exited, or broke the protocol)."""
+    """The sandboxed process is gone or broke the protocol; ``kind`` says which.
+
+    ``seconds`` is the deadline that ran out (TIMEOUT); ``status`` the worker's exit
+    status where known (EXITED, MEMORY: negative for a signal, as subprocess reports it);
+    ``earlier`` (PROTOCOL) names the function of an earlier call whose frames were found
+    where this call's reply belonged: that call, not this one, broke the protocol.
+    The message is for the instructor's log; students see text built from ``kind``.
+    """
+
+    def __init__(
+        self, kind: Death, detail: str = "", *, seconds: float | None = None,
+        status: int | None = None, earlier: str = "",
+    ) -> None:  # fmt: skip
+        super().__init__(f"{kind.value}: {detail}" if detail else kind.value)
+        self.kind, self.detail, self.seconds, self.status = kind, detail, seconds, status
+        self.earlier = earlier
 
 
 TIMEOUT = 10.0  # seconds per notebook cell and per function call (`grade --timeout`)
@@ -88,7 +116,6 @@ class Limits:
     processes: int = 64
     file_mb: int = 64
     tmp_mb: int = 256
-    output_bytes: int = 64 * 1024
 
     @classmethod
     def from_timeout(cls, timeout: float = TIMEOUT, **fields: Any) -> Limits:
@@ -115,9 +142,6 @@ class ExecReport:
     """What happened when the notebook's code cells ran."""
 
     cells: list[dict[str, Any]]
-    defined: list[str]
-    output: str = ""
-    output_truncated: bool = False
 
 
 def default_runtime() -> Path:
@@ -148,28 +172,6 @@ def _font_cache(runtime: Path) -> dict[str, str]:
 become_subreaper = isolation.become_subreaper
 
 
-@dataclass
-class _Drain:
-    """Reads the student's stdout/stderr: keeps the first ``cap`` bytes, discards the rest."""
-
-    fd: int
-    cap: int
-    kept: bytearray = field(default_factory=bytearray)
-    total: int = 0
-
-    def __post_init__(self) -> None:
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        with contextlib.suppress(OSError):
-            while chunk := os.read(self.fd, 1 << 16):
-                self.total += len(chunk)
-                if len(self.kept) < self.cap:
-                    self.kept += chunk[: self.cap - len(self.kept)]
-        os.close(self.fd)
-
-
 class Sandbox:
     """A running sandboxed worker for one submission. Use as a context manager.
 
@@ -187,6 +189,8 @@ class Sandbox:
         self.deadline = 0.0
         self.conf: isolation.Confinement | None = None
         self._watch: isolation.FileWatch | None = None
+        self._last: tuple[int, str] | None = None  # (seq, function) of the last call answered
+        self._ooms_before = 0
 
     # -- lifecycle ---------------------------------------------------------------------
     def _command(self, req_r: int, reply_w: int, data_fds: list[int]) -> tuple[list[str], Path]:
@@ -230,7 +234,6 @@ class Sandbox:
             kill_uid(self.uid)  # leftovers of an earlier submission in this slot
         req_r, self._req_w = os.pipe()
         self._reply_r, reply_w = os.pipe()
-        out_r, out_w = os.pipe()
         data_fds = []
         for name in WORKER_FILES:
             r, w = os.pipe()
@@ -241,17 +244,18 @@ class Sandbox:
             cmd, cwd = self._command(req_r, reply_w, data_fds)
             self.proc = subprocess.Popen(
                 cmd,
+                # The student's prints reach no report: discarded, so a flood of output
+                # costs neither memory nor a reader here.
                 stdin=subprocess.DEVNULL,
-                stdout=out_w,
-                stderr=out_w,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
                 pass_fds=(req_r, reply_w, *data_fds),
                 start_new_session=True,
                 cwd=cwd,
             )
         finally:
-            for fd in (req_r, reply_w, out_w, *data_fds):
+            for fd in (req_r, reply_w, *data_fds):
                 os.close(fd)
-        self._drain = _Drain(out_r, self.limits.output_bytes)
         if self.level is Level.UID and os.geteuid() == 0:
             # The host's /tmp may be on disk, which no memory cgroup bounds: the same file
             # budget as the sandbox's own /tmp and /dev/shm elsewhere.
@@ -266,14 +270,9 @@ class Sandbox:
         )
         header, _ = self._receive(max_bytes=0, timeout=timeout)
         cells_report = header.get("cells")
-        defined = header.get("defined")
-        if not isinstance(cells_report, list) or not isinstance(defined, list):
-            raise SandboxDied("the sandbox sent a malformed report")
-        return ExecReport(cells=cells_report[: len(cells)], defined=[str(d) for d in defined])
-
-    def output(self) -> tuple[str, int]:
-        """The student's captured stdout/stderr (first bytes) and its total size."""
-        return self._drain.kept.decode("utf-8", "replace"), self._drain.total
+        if not isinstance(cells_report, list):
+            raise SandboxDied(Death.PROTOCOL, "the sandbox sent a malformed report")
+        return ExecReport(cells=cells_report[: len(cells)])
 
     def close(self) -> None:
         if self._watch is not None:
@@ -284,7 +283,6 @@ class Sandbox:
             for fd in (self._req_w, self._reply_r):
                 with contextlib.suppress(OSError):
                     os.close(fd)
-            self._drain.thread.join(timeout=5)
             self.proc = None
         elif self.conf is not None:
             isolation.cleanup(self.conf)
@@ -301,22 +299,42 @@ class Sandbox:
         self, header: dict[str, Any], arrays: list[np.ndarray] = (), *, timeout: float
     ) -> None:
         # Writes have a deadline too: a sandbox that stops reading must not block us.
-        deadline = min(time.monotonic() + timeout, self.deadline)
+        now = time.monotonic()
+        deadline = min(now + timeout, self.deadline)
         try:
             wire.write_frame(self._req_w, header, list(arrays), deadline=deadline)
         except wire.WireTimeout as exc:
-            raise SandboxDied("timed out: the sandbox stopped reading requests") from exc
+            raise SandboxDied(
+                Death.TIMEOUT, "the sandbox stopped reading requests", seconds=deadline - now
+            ) from exc
         except OSError as exc:
-            raise SandboxDied("the sandbox is no longer reading requests") from exc
+            raise self._gone("the sandbox is no longer reading requests") from exc
 
     def _receive(self, *, max_bytes: int, timeout: float) -> tuple[dict, list[np.ndarray]]:
-        deadline = min(time.monotonic() + timeout, self.deadline)
+        now = time.monotonic()
+        deadline = min(now + timeout, self.deadline)
         try:
             return wire.read_frame(self._reply_r, max_bytes=max_bytes, deadline=deadline)
         except wire.WireTimeout as exc:
-            raise SandboxDied("timed out") from exc
+            raise SandboxDied(Death.TIMEOUT, "no reply", seconds=deadline - now) from exc
+        except wire.WireClosed as exc:
+            raise self._gone(str(exc)) from exc
         except wire.WireError as exc:
-            raise SandboxDied(str(exc)) from exc
+            raise SandboxDied(Death.PROTOCOL, str(exc)) from exc
+
+    def _oom_kills(self) -> int:
+        cgroup = self.conf.cgroup if self.conf is not None else None
+        return cgroup.oom_kills() if cgroup is not None else 0
+
+    def _gone(self, detail: str) -> SandboxDied:
+        """The worker closed its end: EXITED, or MEMORY if the OOM killer ended it."""
+        status = None
+        if self.proc is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                status = self.proc.wait(timeout=0.2)
+        if self._oom_kills() > self._ooms_before:
+            return SandboxDied(Death.MEMORY, detail, status=status)
+        return SandboxDied(Death.EXITED, detail, status=status)
 
     def call(
         self,
@@ -334,9 +352,20 @@ class Sandbox:
         which validates its shape before using it.
         """
         if self.proc is None or self.proc.poll() is not None:
-            raise SandboxDied("the sandbox is not running")
+            raise self._gone("the sandbox is not running")
+        # Replies are matched to requests, never taken in order: student code can write to
+        # the reply pipe itself (tests/hostile/forge_reply_pipe.py). Bytes waiting before a
+        # request is sent were written during an earlier call; a reply whose seq is not this
+        # request's answers another one. Either way the sandbox is not believed again.
+        earlier = self._last[1] if self._last else ""
+        if _waiting(self._reply_r):
+            raise SandboxDied(Death.PROTOCOL, "a reply nobody asked for", earlier=earlier)
+        seq = secrets.randbits(62)
+        # A child the kernel killed earlier (a fork that outgrew the cap) is not this death.
+        self._ooms_before = self._oom_kills()
         header = {
             "op": "call",
+            "seq": seq,
             "fn": fn,
             "args": args,
             "timeout": self.limits.call_timeout,
@@ -346,4 +375,17 @@ class Sandbox:
         }
         # The worker's own alarm should fire first; the grace covers a student who blocks it.
         self._send(header, arrays, timeout=self.limits.call_timeout + 2)
-        return self._receive(max_bytes=max_bytes, timeout=self.limits.call_timeout + 2)
+        reply, out = self._receive(max_bytes=max_bytes, timeout=self.limits.call_timeout + 2)
+        if reply.get("seq") != seq:
+            answers_last = self._last is not None and reply.get("seq") == self._last[0]
+            raise SandboxDied(Death.PROTOCOL, "a reply to another request",
+                              earlier=earlier if answers_last else "")  # fmt: skip
+        self._last = (seq, fn)
+        return reply, out
+
+
+def _waiting(fd: int) -> int:
+    """How many bytes are waiting to be read from pipe ``fd``."""
+    count = array.array("i", [0])
+    fcntl.ioctl(fd, termios.FIONREAD, count, True)
+    return count[0]

@@ -40,6 +40,10 @@ class WireTimeout(WireError):
     """No complete frame arrived before the deadline."""
 
 
+class WireClosed(WireError):
+    """The peer closed its end of the pipe (it exited, or was killed)."""
+
+
 def encode_frame(header: dict[str, Any], arrays: list[np.ndarray] = ()) -> bytes:
     """Serialise ``header`` and ``arrays`` (plain numeric ndarrays) into one frame."""
     specs, blobs = [], []
@@ -93,7 +97,7 @@ def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
                 raise WireTimeout("timed out")
         chunk = os.read(fd, min(n - got, 1 << 20))
         if not chunk:
-            raise WireError("the sandbox closed the connection")
+            raise WireClosed("the sandbox closed the connection")
         chunks.append(chunk)
         got += len(chunk)
     return b"".join(chunks)
