@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -117,6 +118,13 @@ def _pdf(args: argparse.Namespace) -> int:
     return 0
 
 
+def _failed(p: subprocess.CompletedProcess[str]) -> int:
+    """A tool's exit status; its output is shown when it failed."""
+    if p.returncode:
+        print(p.stdout + p.stderr, file=sys.stderr)
+    return p.returncode
+
+
 def _nbgrader_course(args: argparse.Namespace) -> int:
     from autograder.integrations.nbgrader_course import import_grades, nbgrader, write_course
     from autograder.rubric import load_rubric
@@ -137,10 +145,8 @@ def _nbgrader_course(args: argparse.Namespace) -> int:
     assignment = load_rubric().assignment
     print(f"wrote {dest / 'nbgrader_config.py'} and {dest / 'source' / assignment}/")
     if args.generate:
-        p = nbgrader(dest, "generate_assignment", assignment, "--force")
-        if p.returncode:
-            print(p.stdout + p.stderr, file=sys.stderr)
-            return p.returncode
+        if code := _failed(nbgrader(dest, "generate_assignment", assignment, "--force")):
+            return code
         print(f"generated {dest / 'release' / assignment / (assignment + '.ipynb')}")
     return 0
 
@@ -151,10 +157,8 @@ def _otter(args: argparse.Namespace) -> int:
     master = write_master(Path(args.dest), run_tests=args.run_tests)
     print(f"wrote {master}")
     if args.assign:
-        p = otter("assign", str(master), "dist", cwd=master.parent)
-        if p.returncode:
-            print(p.stdout + p.stderr, file=sys.stderr)
-            return p.returncode
+        if code := _failed(otter("assign", str(master), "dist", cwd=master.parent)):
+            return code
         print(f"otter assign wrote {master.parent / 'dist'}/ (student/ and autograder/)")
     return 0
 
