@@ -22,7 +22,6 @@ names the quantity and the likely mistake, never a reference value.
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,16 +29,14 @@ from typing import Any
 import numpy as np
 
 DEFAULT_RTOL = 1e-4
-# Feedback about a value's form (its type, container or shape) rather than its numbers.
-# The notebook's self-checks reject every answer a message like this rejects
-# (tests/test_grader.py checks that they agree).
-FORM_MESSAGE = re.compile(r"but is (a|an) |but returned |but should have shape|num_steps \+ 1 ")
 
 
 class Problem(enum.Enum):
     """What a check found wrong with an answer."""
 
-    FORM = "form"  # not numbers, or the wrong shape or number of values
+    # Not numbers, or the wrong shape or number of values. The notebook's self-checks
+    # reject every answer a FORM feedback rejects (tests/test_grader.py checks that they agree).
+    FORM = "form"
     NONFINITE = "nonfinite"  # nan or inf where a finite answer is expected
     MISTAKE = "mistake"  # matches a modelled mistake (``Feedback.mistake`` explains it)
     VALUE = "value"  # the numbers are wrong in no modelled way

@@ -26,6 +26,7 @@ class TestOutcome:
     # The failure in a few words, to group students by (Feedback.gist, or the kind of
     # StudentError); written by the grader, like ``message``.
     gist: str = ""
+    problem: str = ""  # a Feedback's Problem (its value: "form", "mistake", …), else ""
 
 
 @dataclass

@@ -110,10 +110,11 @@ class GradingPlugin:
 
     def _record(self, item: pytest.Item, when: str, exc: BaseException | None) -> None:
         sub: Submission = item.callspec.params["submission"]
-        message, debug, gist = "", "", ""
+        message, debug, gist, problem = "", "", "", ""
         if exc is not None:
             if isinstance(exc, Feedback | StudentError):
                 message, gist = str(exc), exc.gist
+                problem = exc.problem.value if isinstance(exc, Feedback) else ""
             else:
                 message = INTERNAL_ERROR
                 debug = "".join(traceback.format_exception(exc))
@@ -129,6 +130,7 @@ class GradingPlugin:
                 message=message,
                 debug=debug,
                 gist=gist,
+                problem=problem,
             )
         )
 

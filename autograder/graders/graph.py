@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from autograder.grade.checks import Feedback, Text, describe
+from autograder.grade.checks import Feedback, Problem, Text, describe
 
 # value → the spellings accepted for it, after lowering case and dropping \ { } _ $
 ALIASES: dict[str, set[str]] = {
@@ -48,7 +48,10 @@ def edges(value: Any) -> set[tuple[str, str]]:
     """
     what = "computational_graph()"
     if not isinstance(value, tuple) or not 0 < len(value) <= MAX_OPS:
-        raise Feedback(f"{what} should return a list of operations but returned {describe(value)}.")
+        raise Feedback(
+            f"{what} should return a list of operations but returned {describe(value)}.",
+            what=what, problem=Problem.FORM,
+        )  # fmt: skip
     inputs_of: dict[str, set[str]] = {}
     for n, op in enumerate(value):
         if not (isinstance(op, tuple) and len(op) == 3 and isinstance(op[0], Text)) or not (
@@ -56,14 +59,16 @@ def edges(value: Any) -> set[tuple[str, str]]:
         ):
             raise Feedback(
                 f"{what}: operation {n} should be a tuple (output name, operation label, "
-                f"list of input names) but is {describe(op)}."
-            )
+                f"list of input names) but is {describe(op)}.",
+                what=what, problem=Problem.FORM,
+            )  # fmt: skip
         names = op[2] if isinstance(op[2], tuple) else (op[2],)
         if not 0 < len(names) <= MAX_INPUTS or not all(isinstance(i, Text) for i in names):
             raise Feedback(
                 f"{what}: the inputs of operation {n} should be a list of 1 to {MAX_INPUTS} "
-                f"names but is {describe(op[2])}."
-            )
+                f"names but is {describe(op[2])}.",
+                what=what, problem=Problem.FORM,
+            )  # fmt: skip
         out = _node(op[0])
         inputs_of.setdefault(out, set()).update(_node(i) for i in names)
     found: set[tuple[str, str]] = set()

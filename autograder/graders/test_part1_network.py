@@ -4,6 +4,7 @@ import numpy as np
 
 from autograder.grade.checks import (
     Feedback,
+    Problem,
     as_array,
     as_number,
     as_tuple,
@@ -148,7 +149,10 @@ def test_forward_batch(student, ref, rng):
             _check_forward(student, ref, x[:, :1], W1, W2)
         except Feedback:
             raise exc from None
-        raise Feedback(f"{exc} It is right for n = 1 but not for a batch of columns.") from None
+        raise Feedback(
+            f"{exc} It is right for n = 1 but not for a batch of columns.",
+            what=exc.what, problem=exc.problem, mistake=exc.mistake,
+        ) from None  # fmt: skip
 
 
 @item("forward")
@@ -214,8 +218,9 @@ def test_backward_batch(student, ref, rng):
             raise exc from None
         raise Feedback(
             f"{exc} It is right for n = 1 but not for a batch: the gradient of a summed loss "
-            "is the sum of the per-example gradients, which the matrix products give directly."
-        ) from None
+            "is the sum of the per-example gradients, which the matrix products give directly.",
+            what=exc.what, problem=exc.problem, mistake=exc.mistake,
+        ) from None  # fmt: skip
 
 
 @item("backward")
@@ -310,8 +315,9 @@ def _train_result(student, ref, x, y, W1, W2, lr, steps, reply=None):
     losses = to_array(got[2])
     if losses is not None and losses.shape == (steps,):
         raise Feedback(
-            "losses should have num_steps + 1 entries: losses[0] is the loss before any step."
-        )
+            "losses should have num_steps + 1 entries: losses[0] is the loss before any step.",
+            what="losses", problem=Problem.FORM,
+        )  # fmt: skip
     losses = as_array(got[2], "losses", want_losses.shape)
     if losses[-1] > losses[0] and want_losses[-1] < want_losses[0]:
         raise Feedback("train makes the loss grow: the update is W ← W − η ∂L/∂W (minus).")

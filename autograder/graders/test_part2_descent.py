@@ -7,6 +7,7 @@ import numpy as np
 
 from autograder.grade.checks import (
     Feedback,
+    Problem,
     Unusable,
     as_array,
     as_number,
@@ -96,7 +97,10 @@ def test_gd_trajectory(student, ref, rng):
     raw = student.gd_trajectory(w0, a, b, lr, steps)
     rows = to_array(raw)
     if rows is not None and rows.shape == (steps, 2):
-        raise Feedback("gd_trajectory should have num_steps + 1 rows: row 0 is w0 itself.")
+        raise Feedback(
+            "gd_trajectory should have num_steps + 1 rows: row 0 is w0 itself.",
+            what="gd_trajectory", problem=Problem.FORM,
+        )  # fmt: skip
     got = as_array(raw, "gd_trajectory(w0, a, b, lr, num_steps)", want.shape)
     if not np.allclose(got[0], w0):
         raise Feedback("gd_trajectory: row 0 should be the starting point w0.")

@@ -10,7 +10,7 @@ import pytest
 
 from autograder.grade import session
 from autograder.grade.session import INTERNAL_ERROR, GradingPlugin
-from autograder.grade.student import StudentError
+from autograder.grade.student import Failure, StudentError
 from autograder.run.sandbox import Limits
 from autograder.submissions import Submission
 
@@ -76,7 +76,7 @@ class FakeStudent:
         if fn.startswith("_"):
             raise AttributeError(fn)
         if fn not in self.ns:
-            raise StudentError(f"{fn} is not defined in your notebook.")
+            raise StudentError(f"{fn} is not defined in your notebook.", Failure.MISSING)
         return self.ns[fn]
 
 
@@ -113,10 +113,13 @@ def test_outcomes_per_submission(graders: pytest.Pytester):
     assert "a bug in the grader" in bug.debug and "a bug in the grader" not in bug.message
     forward = ada["forward: is called"]
     assert not forward.passed and forward.message == "forward is not defined in your notebook."
+    assert forward.gist == "not defined" and bug.gist == "" and values.gist == ""
 
     bob = {t.name: t for t in plugin.outcomes["bob"]}
     assert not bob["sigmoid: values on five points"].passed
     assert "it looks like σ(−z)." in bob["sigmoid: values on five points"].message
+    assert bob["sigmoid: values on five points"].gist == "it looks like σ(−z)."  # for the summary
+    assert bob["sigmoid: values on five points"].problem == "mistake" and forward.problem == ""
     name_error = "code cell 2: NameError: name 'undefined_name' is not defined"
     assert plugin.notebook_errors == {"ada": [], "bob": [name_error]}
     # One student at a time: each is opened, graded and closed before the next.
