@@ -40,8 +40,6 @@ from autograder.run.isolation import (  # noqa: F401  (re-exported)
     SandboxUnavailable,
     acquire_slot,
     kill_uid,
-    release_slot,
-    slot_range,
 )
 
 _HERE = Path(__file__).resolve().parent
