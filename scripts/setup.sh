@@ -61,10 +61,15 @@ if [[ ! -x $VENV/bin/python || ! -f $stamp || $(cat "$stamp") != "$want" ]]; the
   quiet "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r requirements.txt
   echo "$want" >"$stamp"
 fi
-# The project itself: its stamp is pyproject.toml (the console script, the package data).
+# The project itself: its stamp is pyproject.toml (the console script, the package data) and
+# this checkout's path (an editable install points at one checkout). A .venv that is a link
+# belongs to another checkout (a git worktree, the Gradescope test's copy): its hw2 stays
+# where it points; `python -m autograder` runs this checkout's code all the same.
 pstamp=$VENV/.project.sha256
-pwant=$(sha256sum pyproject.toml | cut -c1-64)
-if [[ ! -f $pstamp || $(cat "$pstamp") != "$pwant" ]]; then
+pwant=$( (cat pyproject.toml; pwd -P) | sha256sum | cut -c1-64)
+if [[ -L $VENV ]]; then
+  say "$VENV is a link to another checkout's venv: not installing this checkout into it"
+elif [[ ! -f $pstamp || $(cat "$pstamp") != "$pwant" ]]; then
   say "installing the project into $VENV (editable; the hw2 command)"
   quiet "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps \
     --no-build-isolation -e .

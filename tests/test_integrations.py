@@ -435,9 +435,13 @@ def _gradescope_install(zip_path: Path, root: Path) -> dict[str, str]:
         os.chmod(root / "source" / name, 0o755)
     (root / "source" / ".venv").symlink_to(REPO / ".venv")
     env = dict(os.environ, AUTOGRADER_ROOT=str(root), AUTOGRADER_SKIP_APT="1")
+    hw2 = REPO / ".venv" / "bin" / "hw2"
+    before = hw2.read_bytes() if hw2.exists() else None
     p = subprocess.run(["bash", str(root / "source" / "setup.sh")], env=env, capture_output=True,
                        text=True, timeout=300)  # fmt: skip
     assert p.returncode == 0, p.stdout + p.stderr
+    # The linked venv is this repo's: its hw2 must not be repointed at the temporary copy.
+    assert (hw2.read_bytes() if hw2.exists() else None) == before
     shutil.copy(root / "source" / "run_autograder", root / "run_autograder")  # as Gradescope does
     return env
 
