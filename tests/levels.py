@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,17 +35,22 @@ def runtime() -> str:
     return str(default_runtime())
 
 
-def ensure_user() -> pwd.struct_passwd:
-    """The ordinary user the rootless tests run as (created once, left for later runs)."""
-    try:
-        return pwd.getpwnam(USER)
-    except KeyError:
-        subprocess.run(
+def ensure_user(name: str = USER) -> pwd.struct_passwd:
+    """An ordinary user the rootless tests run as (created once, left for later runs)."""
+    for _ in range(20):
+        try:
+            return pwd.getpwnam(name)
+        except KeyError:
+            pass
+        # Another test worker may hold /etc/passwd's lock while it adds its own user.
+        p = subprocess.run(
             ["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
-             "--shell", "/usr/sbin/nologin", USER],
-            check=True, capture_output=True,
+             "--shell", "/usr/sbin/nologin", name],
+            capture_output=True,
         )  # fmt: skip
-        return pwd.getpwnam(USER)
+        if p.returncode not in (0, 9):  # 9: the name exists already
+            time.sleep(0.5)
+    return pwd.getpwnam(name)
 
 
 def _debian_python_matches() -> bool:
@@ -103,11 +109,14 @@ def _copy_repo(dest: Path) -> None:
             shutil.copy2(src, dest / name.decode())
 
 
-def place(level: str) -> Place:
-    """Set up a run at ``level``; the caller calls .cleanup()."""
+def place(level: str, user_name: str = USER) -> Place:
+    """Set up a run at ``level``; the caller calls .cleanup().
+
+    Rootless, it runs as ``user_name``: a test that counts that user's processes
+    afterwards needs a user no other test runs as at the same time."""
     env = {**os.environ}
     if level == "rootless":
-        user = ensure_user()
+        user = ensure_user(user_name)
         top = Path(tempfile.mkdtemp(prefix="hw2-rootless-"))
         repo, scratch = top / "repo", top / "scratch"
         repo.mkdir()
@@ -127,7 +136,7 @@ def place(level: str) -> Place:
         for key in ("HW2_SANDBOX_SLOTS",):
             if key in os.environ:
                 env[key] = os.environ[key]
-        prefix = [shutil.which("runuser") or "/usr/sbin/runuser", "-u", USER, "--"]
+        prefix = [shutil.which("runuser") or "/usr/sbin/runuser", "-u", user_name, "--"]
         return Place(level, repo, scratch, prefix, env, "/usr/bin/python3", user.pw_uid, top)
     if level == "uid":
         # The uid level makes the repo it grades from unreadable to other users (chmod

@@ -60,6 +60,7 @@ _ESCAPES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _lo, _, _hi = os.environ.get("HW2_HOSTILE_SLOTS", "240-247").partition("-")
 SLOTS = range(int(_lo), int(_hi) + 1)
 MEMORY_MB = 2048  # the grader's default --memory: one submission's processes and files together
+HOSTILE_USER = "hw2-hostile"
 HOST_MARKERS = [Path("/tmp/pwned-by-student"), Path("/tmp/results.json"), Path("/tmp/grades.csv")]
 
 
@@ -75,8 +76,9 @@ def _repo_digest(repo: Path = REPO) -> str:
     return h.hexdigest()
 
 
-def _sandbox_processes(user: int = 0) -> list[int]:
-    """Live processes of the suite's slot uids (or, rootless, of the user it ran as)."""
+def _sandbox_processes(user: int = 0) -> list[str]:
+    """Live processes of the suite's slot uids (or, rootless, of the user it ran as),
+    as "pid name" so that a failure says what survived."""
     pids = []
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
@@ -89,7 +91,7 @@ def _sandbox_processes(user: int = 0) -> list[int]:
             if fields.get("State", "").split()[:1] in (["Z"], ["X"]):
                 continue
             if (user and uid == user) or (not user and uid - SANDBOX_UID_BASE in SLOTS):
-                pids.append(int(entry.name))
+                pids.append(f"{entry.name} {fields.get('Name', '?').strip()}")
     return pids
 
 
@@ -171,7 +173,7 @@ class MemorySampler:
 
     def _sample(self) -> None:
         groups: dict[str, dict] = {}
-        for pid in _sandbox_processes(self.user):
+        for pid in (p.split()[0] for p in _sandbox_processes(self.user)):
             try:
                 status = open(f"/proc/{pid}/status").read()
                 ns = os.readlink(f"/proc/{pid}/ns/pid")
@@ -318,7 +320,9 @@ def suite(request):
         pytest.skip(f"{level}: {why}")
     for marker in HOST_MARKERS:
         assert not marker.exists(), f"{marker} exists before the suite; remove it"
-    place = levels.place(level)
+    # Its own user: the suite counts that user's processes afterwards, and other test
+    # files run rootless as hw2-rootless at the same time.
+    place = levels.place(level, user_name=HOSTILE_USER)
     request.addfinalizer(place.cleanup)
     folder, out = place.scratch / "hostile", place.scratch / "out"
     folder.mkdir()
