@@ -91,3 +91,63 @@ def test_without_a_cgroup_each_process_keeps_its_address_space(monkeypatch):
         assert conf.cgroup is None
         assert f"--as={limits.memory_mb << 20}" in cmd
         assert _has(cmd, "prlimit", f"--nproc={tasks + 1}", "--")  # + bwrap's pid 1
+
+
+DOC = "\\hwfonts\n\\begin{document}\nσ(Z) = u, $\\hat y = W_2 u$\n\\end{document}\n"
+
+
+@pytest.fixture
+def lane():
+    lane = pdf_sandbox.Lane()
+    yield lane, pdf_sandbox.format_dir(lane)
+    lane.close()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return open(f"/proc/{pid}/stat").read().split(") ", 1)[1][0] not in "ZX"
+    except OSError:
+        return False
+
+
+def test_a_prestarted_xelatex_makes_the_same_pdf_as_a_cold_one(lane):
+    lane, fmt = lane
+    assert lane.waiting is None
+    cold = pdf_sandbox.typeset({"notebook.tex": DOC.encode()}, lane, fmt)
+    waiting = lane.waiting  # typeset started the next one before it returned
+    assert waiting is not None and waiting.proc.poll() is None
+    warm = pdf_sandbox.typeset({"notebook.tex": DOC.encode()}, lane, fmt)
+    assert waiting.proc.returncode == 0  # it was the one that ran
+    assert cold.pdf is not None and cold.pdf.startswith(b"%PDF"), cold.log_tail
+    assert warm.pdf == cold.pdf  # SOURCE_DATE_EPOCH: same document, same bytes
+    assert not waiting.work.exists()
+
+
+def test_a_prestarted_xelatex_that_died_is_replaced_by_a_cold_run(lane):
+    lane, fmt = lane
+    pdf_sandbox.prestart_xelatex(lane, fmt)
+    dead = lane.waiting
+    dead.stop()
+    run = pdf_sandbox.typeset({"notebook.tex": DOC.encode()}, lane, fmt)
+    assert run.pdf is not None and run.pdf.startswith(b"%PDF"), run.log_tail
+    assert lane.waiting is not None and lane.waiting is not dead
+
+
+def test_a_document_cannot_read_the_prestarted_xelatex_terminal(lane):
+    lane, fmt = lane
+    pdf_sandbox.prestart_xelatex(lane, fmt)
+    doc = "\\begin{document}\n\\read-1 to\\x \\x\n\\end{document}\n"
+    run = pdf_sandbox.typeset({"notebook.tex": doc.encode()}, lane, fmt)
+    # Nonstop mode: TeX stops at once ("*** (cannot \read from terminal in nonstop modes)").
+    assert run.pdf is None and "Emergency stop" in run.log_tail, run.log_tail
+    assert run.error_lines == [2]
+
+
+def test_closing_the_lane_kills_the_waiting_xelatex(lane):
+    lane, fmt = lane
+    pdf_sandbox.prestart_xelatex(lane, fmt)
+    waiting = lane.waiting
+    assert _alive(waiting.proc.pid)
+    lane.close()
+    assert lane.waiting is None and not _alive(waiting.proc.pid)
+    assert not waiting.work.exists()

@@ -43,8 +43,8 @@ from autograder.report.pdf_sandbox import (
     LatexRun,
     WorkerFailed,
     format_dir,
-    new_workdir,
-    run_xelatex,
+    prestart_xelatex,
+    typeset,
 )
 from autograder.rubric import Rubric
 from autograder.run.sandbox import SandboxUnavailable
@@ -209,19 +209,15 @@ def _cells_at(tex: str, nonce: str, lines: list[int]) -> set[int]:
 
 
 def _typeset(reply: dict, blob: bytes, lane: Lane, fmt: Path) -> LatexRun:
-    """The worker's .tex and images in a fresh private folder → xelatex in the sandbox."""
-    work = new_workdir()
-    try:
-        (work / "notebook.tex").write_text(str(reply.get("tex", "")), encoding="utf-8")
-        offset = 0
-        for name, size in reply.get("images", []):
-            if not (_SAFE_IMAGE.match(str(name)) and isinstance(size, int) and size >= 0):
-                return LatexRun(None, "the PDF worker named an image badly", 0)
-            (work / name).write_bytes(blob[offset : offset + size])
-            offset += size
-        return run_xelatex(work, lane, fmt)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    """The worker's .tex and images → xelatex in the sandbox (:func:`typeset`)."""
+    files = {"notebook.tex": str(reply.get("tex", "")).encode()}
+    offset = 0
+    for name, size in reply.get("images", []):
+        if not (_SAFE_IMAGE.match(str(name)) and isinstance(size, int) and size >= 0):
+            return LatexRun(None, "the PDF worker named an image badly", 0)
+        files[name] = blob[offset : offset + size]
+        offset += size
+    return typeset(files, lane, fmt)
 
 
 def _describe(reply: dict, level: int) -> str:
@@ -253,6 +249,7 @@ def _render(
     t0 = time.monotonic()
     try:
         fmt = format_dir(lane)
+        prestart_xelatex(lane, fmt)  # loads while the worker converts the notebook
     except WorkerFailed as exc:
         reason = f"the PDF sandbox could not start: {exc}"
         return PdfOutcome(student, None, False, "", reason, time.monotonic() - t0)
@@ -438,7 +435,9 @@ class PdfLanes:
             return
         try:
             try:
-                format_dir(lane)  # starts the worker (it makes the preamble), builds the format
+                # Starts the worker (it makes the preamble), builds the format, and starts
+                # the first xelatex, which waits for its document.
+                prestart_xelatex(lane, format_dir(lane))
             except Exception:
                 lane.stop_worker()  # the first PDF tries again, and its outcome says why
             self._started.release()

@@ -151,6 +151,7 @@ class Lane:
             self.close()
             raise
         self.worker: PdfWorker | None = None
+        self.waiting: Prestarted | None = None  # the next PDF's xelatex, format loaded
 
     @property
     def xelatex_slot(self) -> int:
@@ -172,7 +173,15 @@ class Lane:
             self.worker.close()
             self.worker = None
 
+    def discard_waiting(self) -> None:
+        """Kill the pre-started xelatex (before anything else runs in its slot)."""
+        if self.waiting is not None:
+            waiting, self.waiting = self.waiting, None
+            waiting.stop()
+            shutil.rmtree(waiting.work, ignore_errors=True)
+
     def close(self) -> None:
+        self.discard_waiting()
         self.stop_worker()
         while self.slots:
             release_slot(self.slots.pop())
@@ -366,6 +375,7 @@ def format_dir(lane: Lane) -> Path:
         key = hashlib.sha256(tex).hexdigest()
         if key in _formats and (_formats[key] / f"{FORMAT}.fmt").exists():
             return _formats[key]
+        lane.discard_waiting()  # xelatex -ini runs in its slot
         work = new_workdir()
         try:
             (work / f"{FORMAT}.tex").write_bytes(tex)
@@ -413,23 +423,85 @@ _ENV = {
 }
 
 
-def _run(argv: list[str], lane: Lane, work: Path, ro_map: dict[str, str]) -> int:
-    """One xelatex run in ``lane``'s xelatex slot (-1: timed out); everything it left is
-    killed after. :func:`isolation.run_confined`, with the PDF sandbox's limits."""
+def _start(argv: list[str], lane: Lane, work: Path, ro_map: dict[str, str],
+           stdin: int) -> tuple[isolation.Confinement, subprocess.Popen]:  # fmt: skip
+    """Start xelatex ``argv`` in ``lane``'s xelatex slot, confined by
+    :func:`isolation.command` with the PDF sandbox's limits."""
     conf = confine(lane.level, lane.xelatex_slot, XELATEX_LIMITS, tasks=4)
     isolation.prepare_workdir(conf, work)
     isolation.become_subreaper()
     cmd = isolation.command(conf, argv, env=_ENV, ro=_trees(), workdir=work, ro_map=ro_map)
     proc = subprocess.Popen(
-        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cmd, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
     )  # fmt: skip
+    return conf, proc
+
+
+def _finish(conf: isolation.Confinement, proc: subprocess.Popen) -> int:
+    """Wait for the run (-1: timed out after RUN_TIMEOUT); everything it left is killed."""
     try:
         return proc.wait(timeout=RUN_TIMEOUT)
     except subprocess.TimeoutExpired:
         return -1
     finally:
         isolation.cleanup(conf, proc)
+
+
+def _run(argv: list[str], lane: Lane, work: Path, ro_map: dict[str, str]) -> int:
+    """One xelatex run in ``lane``'s xelatex slot (-1: timed out)."""
+    return _finish(*_start(argv, lane, work, ro_map, subprocess.DEVNULL))
+
+
+# The first line of a pre-started xelatex: it loads the format and the fonts, then blocks
+# reading one line from the terminal (its stdin; scroll mode allows that), and only then
+# turns to nonstop mode and reads the document. A document cannot read the terminal in
+# nonstop mode, and stdin is closed by then anyway.
+_DRIVER = r"\hwfonts\read-1to\hwgo\nonstopmode\input notebook.tex"
+
+
+@dataclass
+class Prestarted:
+    """An xelatex started before its document exists, in the folder the document goes to:
+    the format and fonts load (0.3–0.4 s) while the worker converts the notebook."""
+
+    work: Path
+    fmt: Path
+    conf: isolation.Confinement
+    proc: subprocess.Popen
+
+    def go(self) -> int | None:
+        """Let it read notebook.tex; its exit code, or None if it died while waiting."""
+        try:
+            if self.proc.poll() is not None:
+                raise BrokenPipeError
+            self.proc.stdin.write(b"go\n")
+            self.proc.stdin.close()
+        except (BrokenPipeError, ValueError):
+            self.stop()
+            return None
+        return _finish(self.conf, self.proc)
+
+    def stop(self) -> None:
+        isolation.cleanup(self.conf, self.proc)
+        with contextlib.suppress(OSError, ValueError):
+            self.proc.stdin.close()
+
+
+def prestart_xelatex(lane: Lane, fmt: Path) -> None:
+    """Start the lane's next xelatex now, in a fresh folder, unless one is waiting.
+    When it cannot start, the next run starts cold (and says why if it fails too)."""
+    if lane.waiting is not None and lane.waiting.fmt == fmt:
+        return
+    lane.discard_waiting()
+    work = new_workdir()
+    try:
+        conf, proc = _start(_argv("-interaction=scrollmode", "-jobname=notebook", _DRIVER),
+                            lane, work, {str(fmt): "/fmt"}, subprocess.PIPE)  # fmt: skip
+    except (OSError, SandboxUnavailable):
+        shutil.rmtree(work, ignore_errors=True)
+        return
+    lane.waiting = Prestarted(work, fmt, conf, proc)
 
 
 def _read_regular(path: Path, cap: int) -> bytes | None:
@@ -468,22 +540,29 @@ def _needs_rerun(log: bytes, tex: bytes) -> bool:
     return b"Rerun to get cross-references right" in log and any(r in tex for r in refs)
 
 
-def run_xelatex(workdir: Path, lane: Lane, fmt: Path, tex_name: str = "notebook.tex") -> LatexRun:
+def _argv(*args: str) -> list[str]:
+    driver = f"-output-driver=xdvipdfmx -z{DEFLATE_LEVEL}"
+    return ["xelatex", f"-fmt={FORMAT}", "-no-shell-escape", "-file-line-error", driver, *args]
+
+
+def run_xelatex(workdir: Path, lane: Lane, fmt: Path, tex_name: str = "notebook.tex",
+                ready: Prestarted | None = None) -> LatexRun:  # fmt: skip
     """Compile ``workdir/tex_name`` against the format in ``fmt``; rerun once if needed.
 
     ``workdir`` (from :func:`new_workdir`) must hold only the .tex and its images:
     it is the whole writable world of the sandbox. Errors do not stop the run
-    (nonstopmode), so one run reports every failing line: ``error_lines``.
+    (nonstopmode), so one run reports every failing line: ``error_lines``. The first
+    run is ``ready`` (an xelatex pre-started in ``workdir``) when given and alive.
     """
     stem = tex_name.rsplit(".", 1)[0]
     log = b""
     runs = 0
     tex = (workdir / tex_name).read_bytes()
-    driver = f"-output-driver=xdvipdfmx -z{DEFLATE_LEVEL}"
-    argv = ["xelatex", f"-fmt={FORMAT}", "-no-shell-escape", "-interaction=nonstopmode",
-            "-file-line-error", driver, tex_name]  # fmt: skip
+    argv = _argv("-interaction=nonstopmode", tex_name)
     for runs in range(1, MAX_RUNS + 1):
-        code = _run(argv, lane, workdir, {str(fmt): "/fmt"})
+        code = ready.go() if ready is not None and runs == 1 else None
+        if code is None:
+            code = _run(argv, lane, workdir, {str(fmt): "/fmt"})
         log = _read_regular(workdir / f"{stem}.log", 4 << 20) or b""
         if code != 0:
             if code == -1:
@@ -496,6 +575,32 @@ def run_xelatex(workdir: Path, lane: Lane, fmt: Path, tex_name: str = "notebook.
     if pdf is None or not pdf.startswith(b"%PDF") or len(pdf) > MAX_PDF_BYTES:
         return LatexRun(None, "xelatex produced no usable PDF", runs)
     return LatexRun(pdf, "", runs)
+
+
+def typeset(files: dict[str, bytes], lane: Lane, fmt: Path) -> LatexRun:
+    """notebook.tex and its images (``files``, names checked by the caller) → a PDF.
+
+    They go into the folder of the lane's pre-started xelatex when there is one (else a
+    fresh folder), created new, never through a link. The lane's next xelatex is started
+    before this returns, so it loads while the caller asks the worker for the next .tex.
+    """
+    ready, lane.waiting = lane.waiting, None
+    if ready is not None and ready.fmt != fmt:
+        lane.waiting = ready
+        lane.discard_waiting()
+        ready = None
+    work = ready.work if ready is not None else new_workdir()
+    try:
+        for name, data in files.items():
+            fd = os.open(work / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+        return run_xelatex(work, lane, fmt, ready=ready)
+    finally:
+        if ready is not None and ready.proc.returncode is None:
+            ready.stop()
+        shutil.rmtree(work, ignore_errors=True)
+        prestart_xelatex(lane, fmt)
 
 
 def new_workdir() -> Path:
