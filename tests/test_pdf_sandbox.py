@@ -93,7 +93,7 @@ def test_without_a_cgroup_each_process_keeps_its_address_space(monkeypatch):
         assert _has(cmd, "prlimit", f"--nproc={tasks + 1}", "--")  # + bwrap's pid 1
 
 
-DOC = "\\hwfonts\n\\begin{document}\nσ(Z) = u, $\\hat y = W_2 u$\n\\end{document}\n"
+DOC = "\\hwfonts\n\\hwbegindocument\nσ(Z) = u, $\\hat y = W_2 u$\n\\end{document}\n"
 
 
 @pytest.fixture
@@ -136,7 +136,7 @@ def test_a_prestarted_xelatex_that_died_is_replaced_by_a_cold_run(lane):
 def test_a_document_cannot_read_the_prestarted_xelatex_terminal(lane):
     lane, fmt = lane
     pdf_sandbox.prestart_xelatex(lane, fmt)
-    doc = "\\begin{document}\n\\read-1 to\\x \\x\n\\end{document}\n"
+    doc = "\\hwbegindocument\n\\read-1 to\\x \\x\n\\end{document}\n"
     run = pdf_sandbox.typeset({"notebook.tex": doc.encode()}, lane, fmt)
     # Nonstop mode: TeX stops at once ("*** (cannot \read from terminal in nonstop modes)").
     assert run.pdf is None and "Emergency stop" in run.log_tail, run.log_tail

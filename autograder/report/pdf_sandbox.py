@@ -453,11 +453,12 @@ def _run(argv: list[str], lane: Lane, work: Path, ro_map: dict[str, str]) -> int
     return _finish(*_start(argv, lane, work, ro_map, subprocess.DEVNULL))
 
 
-# The first line of a pre-started xelatex: it loads the format and the fonts, then blocks
+# The first line of a pre-started xelatex: it loads the format and the fonts and begins the
+# document (notebook.tex then skips both: \hwfonts, \hwbegindocument), then blocks
 # reading one line from the terminal (its stdin; scroll mode allows that), and only then
 # turns to nonstop mode and reads the document. A document cannot read the terminal in
 # nonstop mode, and stdin is closed by then anyway.
-_DRIVER = r"\hwfonts\read-1to\hwgo\nonstopmode\input notebook.tex"
+_DRIVER = r"\hwfonts\hwbegindocument\read-1to\hwgo\nonstopmode\input notebook.tex"
 
 
 @dataclass
