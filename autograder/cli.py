@@ -179,7 +179,11 @@ def _gradescope(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    # The benchmarks build their classes with the repository's examples/ and tests/ helpers.
+    # The benchmarks build their classes with the repository's examples/ and tests/ helpers;
+    # the console script (an editable install) finds them in its checkout from any folder.
+    if all((REPO_DIR / m).is_dir() for m in ("examples", "tests")):
+        if str(REPO_DIR) not in sys.path:
+            sys.path.insert(0, str(REPO_DIR))
     if not all(importlib.util.find_spec(m) for m in ("examples", "tests")):
         raise UsageError(
             "the benchmarks need the repository's examples/ and tests/: run "

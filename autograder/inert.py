@@ -17,8 +17,11 @@ reads as text. Numbers are written by the reports as numbers, never through here
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 # C0 controls (tab and newline are allowed back in by ``keep``), DEL, C1 controls
@@ -48,6 +51,19 @@ def csv_cell(text: str) -> str:
     """A CSV cell from student data: visible, and never read as a spreadsheet formula."""
     text = visible(text, keep="\n")
     return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """``header`` and ``rows`` as CSV text, by the csv module (its quoting, "\\n" line ends).
+
+    Cells are written as given: text from student data must have gone through
+    :func:`csv_cell` first; numbers are written as numbers.
+    """
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buf.getvalue()
 
 
 def from_csv_cell(cell: str) -> str:

@@ -12,3 +12,6 @@ from pathlib import Path
 pytest_plugins = ["pytester"]
 
 REPO = Path(__file__).resolve().parents[1]
+# The autograded points examples/submissions/typical_mistakes.ipynb earns (of 4): the local
+# grade (test_grader) says so, and every other route (rootless, Gradescope) must agree.
+TYPICAL_MISTAKES_AUTO = 2.875

@@ -19,7 +19,7 @@ from autograder.rubric import load_rubric
 from autograder.run.sandbox import Limits, default_runtime
 from autograder.submissions import discover
 from examples.build_examples import submission
-from tests.conftest import REPO
+from tests.conftest import REPO, TYPICAL_MISTAKES_AUTO
 from tests.corpus import SUBMISSIONS as CORPUS
 from tests.hostile.eq_subclass import CASE as EQ_SUBCLASS
 from tests.mutations import ALTERNATIVES, DO_NOTHING, MUTATIONS, dependents
@@ -426,7 +426,7 @@ def test_grade_examples_end_to_end(tmp_path):
     assert set(rows) == {"correct", "typical_mistakes", "stub", "broken"}
     assert rows["correct"]["auto_total"] == AUTO_MAX
     assert rows["stub"]["auto_total"] == "0"
-    assert 0 < float(rows["typical_mistakes"]["auto_total"]) < float(AUTO_MAX)
+    assert float(rows["typical_mistakes"]["auto_total"]) == TYPICAL_MISTAKES_AUTO
     assert rows["broken"]["status"] == "unreadable" and "not a valid" in rows["broken"]["note"]
     assert rows["correct"]["manual_total"] == "" and rows["correct"]["max"] == "10"
     data = json.loads((out / "results" / "typical_mistakes.json").read_text())

@@ -43,6 +43,7 @@ from autograder.integrations import (
 )
 from autograder.rubric import load_rubric
 from examples.build_examples import TYPICAL_MISTAKES, solutions
+from tests.conftest import TYPICAL_MISTAKES_AUTO
 
 AUTO_MAX = load_rubric().auto_points  # a correct notebook's autograded score
 
@@ -486,7 +487,7 @@ def test_gradescope_autograder_runs_our_sandboxed_grader(tmp_path: Path):
         scores[name] = data
     assert scores["correct"]["score"] == AUTO_MAX
     assert all(t["visibility"] == "after_published" for t in scores["correct"]["tests"])
-    assert scores["typical_mistakes"]["score"] == pytest.approx(2.875)
+    assert scores["typical_mistakes"]["score"] == pytest.approx(TYPICAL_MISTAKES_AUTO)
     failed = [t for t in scores["typical_mistakes"]["tests"] if t["status"] == "failed"]
     assert any("factor 2" in t["output"] for t in failed)
     assert scores["none"]["score"] == 0 and "no Jupyter notebook" in scores["none"]["output"]

@@ -23,7 +23,7 @@ from autograder.rubric import load_rubric
 from autograder.run import isolation
 from autograder.run.isolation import Confinement, Level, ProcLimits
 from tests import levels
-from tests.conftest import REPO
+from tests.conftest import REPO, TYPICAL_MISTAKES_AUTO
 
 AUTO_MAX = load_rubric().auto_points  # a correct notebook's autograded score
 
@@ -225,7 +225,7 @@ def test_an_ordinary_user_grades(mode):
         rows = {r["student"]: r for r in csv.DictReader(open(out / "grades.csv"))}
         assert {r["status"] for r in rows.values()} == {"graded"}
         assert float(rows["correct"]["auto_total"]) == AUTO_MAX
-        assert rows["typical_mistakes"]["auto_total"] == "2.875"
+        assert float(rows["typical_mistakes"]["auto_total"]) == TYPICAL_MISTAKES_AUTO
         level = "none" if mode == "unsafe" else "rootless"
         assert {r["isolation"] for r in rows.values()} == {level}
         assert f"isolation: {level}" in p.stdout

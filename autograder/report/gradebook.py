@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 from autograder.grade.outcome import SubmissionResult
-from autograder.inert import csv_cell
+from autograder.inert import csv_cell, csv_text
 from autograder.rubric import Rubric
 
 
@@ -22,12 +19,9 @@ def gradebook_csv(results: list[SubmissionResult], rubric: Rubric) -> str:
     cells are numbers; text cells (student, status, note) go through csv_cell, so
     nothing from student data is an escape sequence or a spreadsheet formula.
     """
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(
-        ["student", *(i.id for i in rubric.items), "auto_total", "manual_total", "total", "max",
-         "status", "note", "isolation"]
-    )  # fmt: skip
+    header = ["student", *(i.id for i in rubric.items), "auto_total", "manual_total", "total",
+              "max", "status", "note", "isolation"]  # fmt: skip
+    rows = []
     for r in sorted(results, key=lambda r: r.student):
         scores = r.auto_scores(rubric)
         row = [csv_cell(r.student)]
@@ -40,5 +34,5 @@ def gradebook_csv(results: list[SubmissionResult], rubric: Rubric) -> str:
             note = ("UNSAFE: not sandboxed. " + note).strip()
         row += [_num(r.auto_total(rubric)), _num(r.manual_total()), _num(r.total(rubric)),
                 _num(rubric.max_points), r.status, csv_cell(note[:500]), r.isolation]  # fmt: skip
-        w.writerow(row)
-    return buf.getvalue()
+        rows.append(row)
+    return csv_text(header, rows)

@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 
 from autograder.grade.outcome import SubmissionResult
-from autograder.inert import csv_cell
+from autograder.inert import csv_cell, csv_text
 from autograder.rubric import Rubric
 
 
@@ -54,22 +54,20 @@ def lms_csv(
     A roster student without a submission gets 0 for every question and the note
     "no submission"; a question still pending manual grading is left empty.
     """
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["lms_id", "name", "student", *rubric.questions, "total", "note"])
+    rows = []
     by_student = {r.student: r for r in results}
     for student in sorted(set(roster) | set(by_student)):
         who = roster.get(student, {"lms_id": "", "name": ""})
         r = by_student.get(student)
         if r is None:
-            w.writerow([csv_cell(who["lms_id"]), csv_cell(who["name"]), csv_cell(student),
-                        *("0" for _ in rubric.questions), "0", "no submission"])  # fmt: skip
+            rows.append([csv_cell(who["lms_id"]), csv_cell(who["name"]), csv_cell(student),
+                         *("0" for _ in rubric.questions), "0", "no submission"])  # fmt: skip
             continue
         scores = question_scores(r, rubric)
         cells = ["" if v is None else f"{v:g}" for v in scores.values()]
         note = "" if student in roster else "not in the roster"
         if any(v is None for v in scores.values()):
             note = (note + "; " if note else "") + "manual grading pending"
-        w.writerow([csv_cell(who["lms_id"]), csv_cell(who["name"]), csv_cell(student), *cells,
-                    f"{r.total(rubric):g}", csv_cell(note)])  # fmt: skip
-    return buf.getvalue()
+        rows.append([csv_cell(who["lms_id"]), csv_cell(who["name"]), csv_cell(student), *cells,
+                     f"{r.total(rubric):g}", csv_cell(note)])  # fmt: skip
+    return csv_text(["lms_id", "name", "student", *rubric.questions, "total", "note"], rows)

@@ -16,7 +16,7 @@ import math
 from pathlib import Path
 
 from autograder.files import write_atomic
-from autograder.inert import csv_cell, from_csv_cell
+from autograder.inert import csv_cell, csv_text, from_csv_cell
 from autograder.rubric import Rubric
 
 
@@ -74,15 +74,9 @@ def write_manual_template(
     path: Path, rubric: Rubric, students: list[str], grades: dict[str, dict[str, float]]
 ) -> None:
     """Rewrite manual.csv with a row per student, keeping every grade already entered."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["student", *(i.id for i in rubric.manual)])
+    rows = []
     for student in sorted(set(students) | set(grades)):
         entered = grades.get(student, {})
-        w.writerow(
-            [
-                csv_cell(student),
-                *(f"{entered[i.id]:g}" if i.id in entered else "" for i in rubric.manual),
-            ]
-        )
-    write_atomic(path, buf.getvalue())
+        cells = [f"{entered[i.id]:g}" if i.id in entered else "" for i in rubric.manual]
+        rows.append([csv_cell(student), *cells])
+    write_atomic(path, csv_text(["student", *(i.id for i in rubric.manual)], rows))

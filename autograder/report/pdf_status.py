@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from autograder.files import write_atomic
 from autograder.grade.outcome import SubmissionResult
-from autograder.inert import csv_cell, from_csv_cell, visible
+from autograder.inert import csv_cell, csv_text, from_csv_cell, visible
 from autograder.rubric import Rubric
 
 if TYPE_CHECKING:
@@ -50,11 +50,7 @@ def read_status(path: Path) -> dict[str, list[str]]:
 
 
 def status_csv(rows: dict[str, list[str]]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(HEADER)
-    w.writerows([csv_cell(c) for c in rows[s]] for s in sorted(rows))
-    return buf.getvalue()
+    return csv_text(HEADER, ([csv_cell(c) for c in rows[s]] for s in sorted(rows)))
 
 
 def start_lanes(jobs: int) -> PdfLanes | None:

@@ -95,6 +95,11 @@ def test_installed_console_script_lists_every_subcommand():
     p = subprocess.run([str(hw2), "--help"], capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     assert all(name in p.stdout for name in COMMANDS), p.stdout
+    # From any folder, `hw2 bench` finds its checkout's examples/ and tests/ (it gets as far
+    # as checking its options).
+    p = subprocess.run([str(hw2), "bench", "pdf", "--copies", "0"], capture_output=True,
+                       text=True, timeout=60, cwd="/")  # fmt: skip
+    assert p.returncode == 2 and "--copies must be at least 1" in p.stderr, p.stderr
 
 
 def test_no_module_but_cli_parses_a_command_line():
