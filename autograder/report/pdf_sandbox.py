@@ -42,6 +42,7 @@ import sysconfig
 import tempfile
 import threading
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +55,7 @@ _HERE = Path(__file__).resolve().parent
 RO_TREES = ("/etc/texmf", "/var/lib/texmf", "/etc/fonts", "/var/cache/fontconfig")
 MAX_PDF_BYTES = 64 << 20  # also the sandbox's RLIMIT_FSIZE: no file bigger can be written
 MAX_FORMAT_BYTES = 64 << 20
+MAX_FORMAT_UNPACKED = 256 << 20  # ours unpacks to 33 MB
 MAX_REPLY_BYTES = 256 << 20  # the worker's .tex plus images
 RUN_TIMEOUT = 30.0  # wall-clock seconds per xelatex run
 MAX_RUNS = 2  # a second run only when the visible output would change (see _needs_rerun)
@@ -386,6 +388,7 @@ def format_dir(lane: Lane) -> Path:
             if code != 0 or not fmt:
                 log = _read_regular(work / f"{FORMAT}.log", 1 << 20) or b""
                 raise WorkerFailed(f"the LaTeX format could not be built: {_first_error(log)}")
+            fmt = _unpacked(fmt)
             folder = Path(tempfile.mkdtemp(prefix="hw2-pdf-format-"))
             folder.chmod(0o755)  # the sandbox uid reads it
             (folder / f"{FORMAT}.fmt").write_bytes(fmt)
@@ -397,6 +400,21 @@ def format_dir(lane: Lane) -> Path:
             return folder
         finally:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _unpacked(fmt: bytes) -> bytes:
+    """The format without its gzip layer: web2c reads formats through zlib's gzread, which
+    passes an uncompressed file through, and 33 MB unpacked load 0.13 s of CPU faster than
+    9 MB packed, in every xelatex run. Unpacked here once, bounded (the sandbox wrote it);
+    anything unexpected keeps the packed format, which works as well."""
+    if not fmt.startswith(b"\x1f\x8b"):
+        return fmt
+    unzip = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = unzip.decompress(fmt, MAX_FORMAT_UNPACKED)
+    except zlib.error:
+        return fmt
+    return out if unzip.eof and not unzip.unconsumed_tail else fmt
 
 
 # -- xelatex ----------------------------------------------------------------------------------
