@@ -469,3 +469,23 @@ def test_grade_reads_review_feedback_without_the_web_libraries(store, out):
     )
     run = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert run.returncode == 0 and run.stdout.strip() == "fine", run.stderr
+
+
+def test_the_socket_listens_before_the_url_is_printed(tmp_path, monkeypatch, capsys):
+    """A browser opened on the printed URL at once waits in the backlog, never refused."""
+    import socket
+
+    import uvicorn
+
+    from autograder.review import server
+
+    out = make_out(tmp_path / "out", {"ann": {}})
+    seen: dict[str, int] = {}
+
+    def run(self, sockets):
+        seen["printed"] = "token=" in capsys.readouterr().out
+        seen["listening"] = sockets[0].getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    assert server.serve(out) == 0
+    assert seen == {"printed": True, "listening": 1}

@@ -411,6 +411,9 @@ def serve(out: Path, host: str = "127.0.0.1", port: int = 0) -> int:
         sock.close()
         store.close()
         raise Refused(f"cannot listen on {host}:{port} ({exc.strerror}); try --port 0") from None
+    # Listen before the URL is printed: a browser opened on it at once (a test, a script)
+    # waits in the backlog while uvicorn starts, instead of being refused.
+    sock.listen(128)
     port = sock.getsockname()[1]
     shown = f"[{host}]" if family == socket.AF_INET6 else host
     loopback = host in ("127.0.0.1", "localhost", "::1")
