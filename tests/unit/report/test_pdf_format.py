@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 
 from autograder.report import pdf_sandbox
 
@@ -25,3 +26,20 @@ def test_a_format_that_unpacks_beyond_the_bound_stays_packed(monkeypatch):
     assert pdf_sandbox._unpacked(bomb) == bomb
     truncated = gzip.compress(b"abc" * 1000)[:40]
     assert pdf_sandbox._unpacked(truncated) == truncated
+
+
+def test_format_folders_of_dead_processes_are_removed_and_nothing_else(tmp_path):
+    dead = int(open("/proc/sys/kernel/pid_max").read()) + 1  # no process has that pid
+    prefix = pdf_sandbox.FORMAT_PREFIX
+    stale = tmp_path / f"{prefix}{dead}-abc"
+    live = tmp_path / f"{prefix}{os.getpid()}-def"
+    other = tmp_path / "elsewhere"
+    for folder in (stale, live, other):
+        folder.mkdir()
+        (folder / "graded.fmt").write_bytes(b"fmt")
+    link = tmp_path / f"{prefix}{dead}-link"
+    link.symlink_to(other)  # a link is never followed, nor removed
+    pdf_sandbox._remove_stale_formats(tmp_path)
+    assert not stale.exists()
+    assert (live / "graded.fmt").exists() and (other / "graded.fmt").exists()
+    assert link.is_symlink()
