@@ -37,6 +37,7 @@ def runtime() -> str:
 
 def ensure_user(name: str = USER) -> pwd.struct_passwd:
     """An ordinary user the rootless tests run as (created once, left for later runs)."""
+    why = b""
     for _ in range(20):
         try:
             return pwd.getpwnam(name)
@@ -49,8 +50,12 @@ def ensure_user(name: str = USER) -> pwd.struct_passwd:
             capture_output=True,
         )  # fmt: skip
         if p.returncode not in (0, 9):  # 9: the name exists already
+            why = p.stderr
             time.sleep(0.5)
-    return pwd.getpwnam(name)
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        raise RuntimeError(f"useradd {name} failed: {why.decode(errors='replace')}") from None
 
 
 def _debian_python_matches() -> bool:

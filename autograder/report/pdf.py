@@ -249,10 +249,10 @@ def _render(
     t0 = time.monotonic()
     try:
         fmt = format_dir(lane)
-        prestart_xelatex(lane, fmt)  # loads while the worker converts the notebook
     except WorkerFailed as exc:
         reason = f"the PDF sandbox could not start: {exc}"
         return PdfOutcome(student, None, False, "", reason, time.monotonic() - t0)
+    prestart_xelatex(lane, fmt)  # loads while the worker converts the notebook
     request = {"op": "render", "title": title, "feedback": feedback, "labels": labels}
     failure = why or "no notebook to render"
     if raw is not None:

@@ -183,6 +183,12 @@ class Lane:
             waiting.stop()
             shutil.rmtree(waiting.work, ignore_errors=True)
 
+    def waiting_for(self, fmt: Path) -> Prestarted | None:
+        """The pre-started xelatex if it loaded ``fmt``; one that loaded another is killed."""
+        if self.waiting is not None and self.waiting.fmt != fmt:
+            self.discard_waiting()
+        return self.waiting
+
     def close(self) -> None:
         self.discard_waiting()
         self.stop_worker()
@@ -410,16 +416,14 @@ def _remove_stale_formats(tmp: Path | None = None) -> None:
     tmp = Path(tmp or tempfile.gettempdir())
     with contextlib.suppress(OSError):
         for entry in os.scandir(tmp):
-            pid = entry.name.removeprefix(FORMAT_PREFIX).split("-")[0]
-            if not (entry.name.startswith(FORMAT_PREFIX) and pid.isdigit()):
+            if not isolation.left_by_dead_process(entry.name, FORMAT_PREFIX):
                 continue
             try:
                 st = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
             if stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid():
-                if not Path(f"/proc/{pid}").exists():
-                    shutil.rmtree(entry.path, ignore_errors=True)
+                shutil.rmtree(entry.path, ignore_errors=True)
 
 
 def _unpacked(fmt: bytes) -> bytes:
@@ -511,15 +515,16 @@ class Prestarted:
 
     def go(self) -> int | None:
         """Let it read notebook.tex; its exit code, or None if it died while waiting."""
-        try:
-            if self.proc.poll() is not None:
-                raise BrokenPipeError
-            self.proc.stdin.write(b"go\n")
-            self.proc.stdin.close()
-        except (BrokenPipeError, ValueError):
-            self.stop()
-            return None
-        return _finish(self.conf, self.proc)
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.write(b"go\n")
+                self.proc.stdin.close()
+            except (BrokenPipeError, ValueError):
+                pass  # it died just now: stopped below, like one found dead
+            else:
+                return _finish(self.conf, self.proc)
+        self.stop()
+        return None
 
     def stop(self) -> None:
         isolation.cleanup(self.conf, self.proc)
@@ -530,9 +535,8 @@ class Prestarted:
 def prestart_xelatex(lane: Lane, fmt: Path) -> None:
     """Start the lane's next xelatex now, in a fresh folder, unless one is waiting.
     When it cannot start, the next run starts cold (and says why if it fails too)."""
-    if lane.waiting is not None and lane.waiting.fmt == fmt:
+    if lane.waiting_for(fmt) is not None:
         return
-    lane.discard_waiting()
     work = new_workdir()
     try:
         conf, proc = _start(_argv("-interaction=scrollmode", "-jobname=notebook", _DRIVER),
@@ -623,11 +627,7 @@ def typeset(files: dict[str, bytes], lane: Lane, fmt: Path) -> LatexRun:
     fresh folder), created new, never through a link. The lane's next xelatex is started
     before this returns, so it loads while the caller asks the worker for the next .tex.
     """
-    ready, lane.waiting = lane.waiting, None
-    if ready is not None and ready.fmt != fmt:
-        lane.waiting = ready
-        lane.discard_waiting()
-        ready = None
+    ready, lane.waiting = lane.waiting_for(fmt), None
     work = ready.work if ready is not None else new_workdir()
     try:
         for name, data in files.items():

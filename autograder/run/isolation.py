@@ -358,12 +358,17 @@ def _own_cgroup(controller: str) -> tuple[Path, bool] | None:
     return None
 
 
+def left_by_dead_process(name: str, prefix: str) -> bool:
+    """Whether ``name`` is ``prefix<pid>-…``, named by a grading process that is gone."""
+    pid = name.removeprefix(prefix).split("-")[0] if name.startswith(prefix) else ""
+    return pid.isdigit() and not Path(f"/proc/{pid}").exists()
+
+
 def _remove_stale(parent: Path) -> None:
     """Remove the empty cgroups a killed grading process left (hw2-<its pid>-…)."""
     with contextlib.suppress(OSError):
         for entry in parent.iterdir():
-            pid = entry.name.split("-")[1] if entry.name.startswith("hw2-") else ""
-            if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            if left_by_dead_process(entry.name, "hw2-"):
                 with contextlib.suppress(OSError):
                     entry.rmdir()
 
