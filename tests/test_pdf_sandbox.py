@@ -151,3 +151,16 @@ def test_closing_the_lane_kills_the_waiting_xelatex(lane):
     lane.close()
     assert lane.waiting is None and not _alive(waiting.proc.pid)
     assert not waiting.work.exists()
+
+
+def test_a_private_checkout_is_named_not_a_bare_worker_exit(monkeypatch, tmp_path):
+    """As root, the worker runs as a slot uid: a venv under a 0700 folder is unreachable."""
+    if os.geteuid() != 0:
+        pytest.skip("the slot uid is root's")
+    private = tmp_path / "private"
+    site = private / "venv" / "site-packages"
+    site.mkdir(parents=True)
+    private.chmod(0o700)
+    monkeypatch.setattr(pdf_sandbox, "_site_dirs", lambda: [str(site)])
+    with pytest.raises(pdf_sandbox.WorkerFailed, match=r"cannot read .*chmod o\+x"):
+        pdf_sandbox.PdfWorker(isolation.Level.FULL, 150)

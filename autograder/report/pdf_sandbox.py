@@ -271,6 +271,14 @@ class PdfWorker:
             "JUPYTER_PLATFORM_DIRS": "1",
             "OMP_NUM_THREADS": "1",
         }
+        if level is Level.FULL:  # the worker runs as a slot uid: it must reach what it binds
+            for path in [python, *binds, *ro_map]:
+                if not isolation.readable_by_others(Path(path)):
+                    raise WorkerFailed(
+                        f"the PDF sandbox's user cannot read {path}: a folder above it is "
+                        "private (a checkout in /root or a mktemp -d folder, say); move the "
+                        "checkout where other users can enter, or chmod o+x its parents"
+                    )
         argv = [python, "-s", "-B", "/opt/pdf/pdf_worker.py"]
         self.conf = confine(level, slot, WORKER_LIMITS, tasks=8)
         self.served = 0
