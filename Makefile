@@ -9,13 +9,19 @@ SUBMISSIONS ?= examples/submissions
 OUT ?= out
 GRADE_ARGS ?=
 
-.PHONY: all setup release grade review test test-fast lint format clean nbgrader-course otter gradescope pdf docs bench bench-ci bench-isolation
+.PHONY: all setup setup-test release grade review test test-fast lint format clean nbgrader-course otter gradescope pdf docs bench bench-ci bench-isolation
 
 all: grade
 
+# setup: what grading needs (TeX, the venv, the sandbox and PDF runtimes);
+# setup-test: that plus chromium, the test tools and the peers (scripts/setup.sh says what).
 setup: .venv/.ready
-.venv/.ready: scripts/setup.sh requirements.txt requirements-sandbox.txt pyproject.toml
-	@bash scripts/setup.sh
+.venv/.ready: scripts/setup.sh requirements.txt requirements-sandbox.txt requirements-pdf.txt pyproject.toml
+	@bash scripts/setup.sh grade
+	@touch $@
+setup-test: .venv/.ready-test
+.venv/.ready-test: .venv/.ready requirements-test.txt
+	@bash scripts/setup.sh test
 	@touch $@
 
 release: setup
@@ -30,10 +36,10 @@ REVIEW_ARGS ?=
 review: setup
 	$(HW2) review $(OUT) $(REVIEW_ARGS)
 
-test: setup
+test: setup-test
 	$(PY) -m pytest -n 2 --dist loadfile tests
 
-test-fast: setup
+test-fast: setup-test
 	$(PY) -m pytest -q tests/unit
 	$(PY) -m pytest -n 2 --dist loadfile -m "not slow" --ignore=tests/unit tests
 
@@ -47,42 +53,42 @@ pdf: setup
 
 # The README's pictures: page 1 of the graded PDF of the typical_mistakes example, and the
 # grading page of `make review` (taken by its browser test).
-docs: setup
+docs: setup-test
 	$(HW2) pdf --example-page docs/graded-page.png
 	HW2_UPDATE_DOCS=1 $(PY) -m pytest -q tests/test_review_browser.py -k grade_one_answer
 
 # Benchmarks against nbgrader and otter, side by side (hw2 bench run --help).
 # They need this checkout's examples/ and tests/ (so: from its root).
 BENCH_ARGS ?=
-bench: setup
+bench: setup-test
 	$(HW2) bench run $(BENCH_ARGS)
 	$(HW2) bench review
 
 # Grading time per submission at each isolation level against the full level (as root).
-bench-isolation: setup
+bench-isolation: setup-test
 	$(HW2) bench isolation $(BENCH_ARGS)
 
 # The small version CI runs so the script cannot rot (about 2 minutes).
-bench-ci: setup
+bench-ci: setup-test
 	$(HW2) bench run --n 10 --otter-sample 3 --scale 10 --out out/bench-ci.json
 	$(HW2) bench review --n 50 --pages 10 --out out/review-bench-ci.json
 
 # Integrations: an nbgrader course, an otter-assign master notebook, a Gradescope zip.
 DEST ?= out/nbgrader-course
 OTTER_DEST ?= out/otter
-nbgrader-course: setup
+nbgrader-course: setup-test
 	$(HW2) nbgrader-course $(DEST) --generate
 
-otter: setup
+otter: setup-test
 	$(HW2) otter $(OTTER_DEST) --assign
 
 gradescope: setup
 	$(HW2) gradescope out/gradescope
 
-lint: setup
+lint: setup-test
 	$(PY) -m ruff check . && $(PY) -m ruff format --check .
 
-format: setup
+format: setup-test
 	$(PY) -m ruff format . && $(PY) -m ruff check --fix .
 
 clean:

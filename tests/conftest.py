@@ -15,3 +15,20 @@ REPO = Path(__file__).resolve().parents[1]
 # The autograded points examples/submissions/typical_mistakes.ipynb earns (of 4): the local
 # grade (test_grader) says so, and every other route (rootless, Gradescope) must agree.
 TYPICAL_MISTAKES_AUTO = 2.875
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """The run's last lines: how many tests were skipped, by reason (as an ordinary user,
+    those that need root; README: set-up)."""
+    from collections import Counter
+
+    reasons: Counter[str] = Counter()
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        reasons[reason.removeprefix("Skipped: ")] += 1
+    if reasons:
+        total = sum(reasons.values())
+        terminalreporter.section(f"{total} skipped, by reason", sep="-")
+        for reason, n in reasons.most_common():
+            terminalreporter.write_line(f"{n:4d}  {reason}")

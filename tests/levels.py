@@ -3,9 +3,10 @@
 - full: this (root) process, as is;
 - uid: root, with namespace creation denied by scripts/deny_userns.py (a seccomp filter on
   the grading process tree only, as Docker's default profile does);
-- rootless: an ordinary user the tests create (``hw2-rootless``), running Debian's
-  /usr/bin/python3 on a private copy of the repo; the project venv's site-packages are
-  on its PYTHONPATH (same Python minor version), since a venv under /root is unreachable.
+- rootless: an ordinary user the tests create (``hw2-rootless``), running a private copy of
+  the repo with the grader runtime's Python (requirements.txt on Debian's /usr/bin/python3,
+  built by ``scripts/setup.sh test`` in /opt/hw2-autograder), since this checkout and its
+  .venv may be under a folder that user cannot enter (root's home, a ``mktemp -d`` folder).
 """
 
 from __future__ import annotations
@@ -25,14 +26,37 @@ from tests.conftest import REPO
 LEVELS = ("full", "rootless", "uid")
 USER = "hw2-rootless"
 DENY_USERNS = [sys.executable, str(REPO / "scripts" / "deny_userns.py")]
-_PY = f"python{sys.version_info.major}.{sys.version_info.minor}"
-SITE = Path(sys.prefix).resolve() / "lib" / _PY / "site-packages"
 
 
 def runtime() -> str:
     from autograder.run.sandbox import default_runtime
 
     return str(default_runtime())
+
+
+def grader_runtime() -> Path | None:
+    """The grader runtime: requirements.txt in a venv every uid can read, or None."""
+    from autograder.run.sandbox import recorded_runtime
+
+    found = recorded_runtime("grader-runtime", "HW2_GRADER_RUNTIME")
+    return found if found is not None and (found / "bin" / "python").exists() else None
+
+
+def user_env(home: Path) -> dict[str, str]:
+    """The environment of the tests' ordinary user: the runtimes named, nothing of root's."""
+    from autograder.report.pdf_sandbox import pdf_runtime
+
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "HW2_SANDBOX_RUNTIME": runtime(),
+        "HW2_PDF_RUNTIME": str(pdf_runtime()),
+    }
+    for key in ("HW2_SANDBOX_SLOTS",):
+        if key in os.environ:
+            env[key] = os.environ[key]
+    return env
 
 
 def ensure_user(name: str = USER) -> pwd.struct_passwd:
@@ -58,20 +82,14 @@ def ensure_user(name: str = USER) -> pwd.struct_passwd:
         raise RuntimeError(f"useradd {name} failed: {why.decode(errors='replace')}") from None
 
 
-def _debian_python_matches() -> bool:
-    p = subprocess.run(
-        ["/usr/bin/python3", "-c", "import sys; print(sys.version_info[:2])"],
-        capture_output=True, text=True,
-    )  # fmt: skip
-    return p.stdout.strip() == str(tuple(sys.version_info[:2]))
-
-
 def unavailable(level: str) -> str | None:
     """Why ``level`` cannot be tried on this machine, or None."""
     if os.geteuid() != 0:
         return "the level tests start as root (they create a user and drop to it)"
-    if level == "rootless" and not (_debian_python_matches() and shutil.which("runuser")):
-        return "needs /usr/bin/python3 of the venv's minor version and runuser"
+    if level == "rootless" and not shutil.which("runuser"):
+        return "needs runuser (Debian package util-linux)"
+    if level == "rootless" and grader_runtime() is None:
+        return "needs the grader runtime: `make test` builds it (scripts/setup.sh test, as root)"
     if level == "uid":
         p = subprocess.run([*DENY_USERNS, "true"], capture_output=True)
         if p.returncode != 0:
@@ -103,7 +121,8 @@ class Place:
         shutil.rmtree(self.top, ignore_errors=True)
 
 
-def _copy_repo(dest: Path) -> None:
+def copy_repo(dest: Path) -> None:
+    """This checkout's tracked files, copied into ``dest``."""
     files = subprocess.run(
         ["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True
     ).stdout.split(b"\0")
@@ -126,23 +145,15 @@ def place(level: str, user_name: str = USER) -> Place:
         repo, scratch = top / "repo", top / "scratch"
         repo.mkdir()
         scratch.mkdir()
-        _copy_repo(repo)
+        copy_repo(repo)
         (scratch / "home").mkdir()
         for path in (top, *top.rglob("*")):
             os.lchown(path, user.pw_uid, user.pw_gid)
         os.chmod(top, 0o700)
-        env = {
-            "PATH": "/usr/bin:/bin",
-            "HOME": str(scratch / "home"),
-            "LANG": "C.UTF-8",
-            "PYTHONPATH": str(SITE),
-            "HW2_SANDBOX_RUNTIME": runtime(),
-        }
-        for key in ("HW2_SANDBOX_SLOTS",):
-            if key in os.environ:
-                env[key] = os.environ[key]
+        env = user_env(scratch / "home")
         prefix = [shutil.which("runuser") or "/usr/sbin/runuser", "-u", user_name, "--"]
-        return Place(level, repo, scratch, prefix, env, "/usr/bin/python3", user.pw_uid, top)
+        python = str(grader_runtime() / "bin" / "python")
+        return Place(level, repo, scratch, prefix, env, python, user.pw_uid, top)
     if level == "uid":
         # The uid level makes the repo it grades from unreadable to other users (chmod
         # o-rwx, no mount namespace to hide it): run it on a private copy, so this checkout
@@ -151,7 +162,7 @@ def place(level: str, user_name: str = USER) -> Place:
         repo, scratch = top / "repo", top / "scratch"
         repo.mkdir()
         scratch.mkdir()
-        _copy_repo(repo)
+        copy_repo(repo)
         env["HW2_SANDBOX_RUNTIME"] = runtime()
         return Place(level, repo, scratch, DENY_USERNS, env, sys.executable, 0, top)
     scratch = Path(tempfile.mkdtemp(prefix=f"hw2-{level}-"))

@@ -403,6 +403,10 @@ def test_gradescope_zip_contents_and_determinism(tmp_path: Path):
     assert needed <= names, needed - names
     assert modes["run_autograder"] == modes["setup.sh"] == 0o755
     assert not any("__pycache__" in n or n.endswith(".ipynb") for n in names)
+    # The image installs what grading needs (issue 19): no TeX, PDF runtime, browser or tests.
+    assert "requirements-test.txt" not in names
+    with zipfile.ZipFile(tmp_path / "b" / "autograder.zip") as zf:
+        assert 'scripts/setup.sh" gradescope' in zf.read("setup.sh").decode()
 
 
 def _check_results_spec(data: dict) -> None:

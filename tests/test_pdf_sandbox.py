@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -70,8 +71,15 @@ def test_worker_and_xelatex_commands_come_from_isolation(monkeypatch):
     assert f"--cpu={pdf_sandbox.WORKER_LIMITS.cpu_seconds}" in worker[0]
     assert all(_has(c, "--setenv", "openin_any", "p") for c in xelatex)
     assert all(_has(c, "--setenv", "shell_escape", "f") for c in xelatex)
-    assert _has(worker[0], "--ro-bind", str(pdf_sandbox._HERE / "pdf_worker.py"),
-                "/opt/pdf/pdf_worker.py")  # fmt: skip
+    files = pdf_sandbox.worker_files()
+    assert _has(worker[0], "--ro-bind", str(files / "pdf_worker.py"), "/opt/pdf/pdf_worker.py")
+    runtime = str(pdf_sandbox.pdf_runtime())
+    assert _has(worker[0], "--ro-bind", runtime, runtime)
+    # Nothing is bound from the checkout (a slot uid may be unable to enter it: issue 19).
+    repo = pdf_sandbox._HERE.parents[1]
+    for cmd in worker + xelatex:
+        binds = [cmd[i + 1] for i, arg in enumerate(cmd) if arg in ("--ro-bind", "--bind")]
+        assert binds and not any(Path(b).resolve().is_relative_to(repo) for b in binds), binds
 
 
 def test_uid_level_has_no_pdf_sandbox_and_says_so(monkeypatch):
@@ -153,14 +161,22 @@ def test_closing_the_lane_kills_the_waiting_xelatex(lane):
     assert not waiting.work.exists()
 
 
-def test_a_private_checkout_is_named_not_a_bare_worker_exit(monkeypatch, tmp_path):
-    """As root, the worker runs as a slot uid: a venv under a 0700 folder is unreachable."""
+def test_a_private_pdf_runtime_is_named_not_a_bare_worker_exit(monkeypatch, tmp_path):
+    """As root, the worker runs as a slot uid: a runtime named by hand ($HW2_PDF_RUNTIME)
+    under a 0700 folder is unreachable, and the error says so and what to do."""
     if os.geteuid() != 0:
         pytest.skip("the slot uid is root's")
     private = tmp_path / "private"
-    site = private / "venv" / "site-packages"
-    site.mkdir(parents=True)
+    private.mkdir()
+    runtime = private / "pdf-runtime"
+    runtime.symlink_to(pdf_sandbox.pdf_runtime())  # a real runtime, behind a private folder
     private.chmod(0o700)
-    monkeypatch.setattr(pdf_sandbox, "_site_dirs", lambda: [str(site)])
-    with pytest.raises(pdf_sandbox.WorkerFailed, match=r"cannot read .*chmod o\+x"):
+    monkeypatch.setenv("HW2_PDF_RUNTIME", str(runtime))
+    with pytest.raises(pdf_sandbox.WorkerFailed, match=r"cannot read .*private.*chmod o\+x"):
         pdf_sandbox.PdfWorker(isolation.Level.FULL, 150)
+
+
+def test_without_a_pdf_runtime_the_error_says_to_run_setup(monkeypatch, tmp_path):
+    monkeypatch.setenv("HW2_PDF_RUNTIME", str(tmp_path / "none"))
+    with pytest.raises(pdf_sandbox.WorkerFailed, match=r"no PDF runtime: run `make setup`"):
+        pdf_sandbox.PdfWorker(isolation.Level.ROOTLESS, 150)

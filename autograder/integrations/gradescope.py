@@ -5,8 +5,9 @@
 The zip unpacks into Gradescope's ``/autograder/source``:
 
     setup.sh                 Gradescope runs it once, as root, to build the image:
-                             python3-venv, then scripts/setup.sh (bubblewrap, the venv,
-                             the sandbox runtime)
+                             python3-venv, then ``scripts/setup.sh gradescope`` (what
+                             grading needs: bubblewrap, the venv from requirements.txt,
+                             the sandbox runtime; no TeX, PDF runtime, browser or tests)
     run_autograder           Gradescope runs it per submission: it calls
                              ``python -m autograder gradescope --run``
     autograder/              the grader package (hidden graders included; not bench/)
@@ -72,8 +73,8 @@ if [[ ${AUTOGRADER_SKIP_APT:-0} != 1 && $(id -u) == 0 ]] && command -v apt-get >
     apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
   fi
 fi
-# bubblewrap and the other Debian packages, the venv .venv, the sandbox runtime:
-PYTHON=${PYTHON:-/usr/bin/python3} bash "$SOURCE/scripts/setup.sh"
+# What grading needs (no PDFs here): bubblewrap, the venv .venv, the sandbox runtime.
+PYTHON=${PYTHON:-/usr/bin/python3} bash "$SOURCE/scripts/setup.sh" gradescope
 """
 
 RUN_AUTOGRADER = """\

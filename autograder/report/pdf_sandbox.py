@@ -21,9 +21,10 @@ On top of that, kpathsea runs paranoid (``openin_any=p``, ``openout_any=p``: no
 absolute paths, no ``..``) and shell escape is off. Nothing else of the host,
 not even /etc/hostname, exists inside.
 
-The worker (``pdf_worker.py``) additionally sees a Python (the sandbox runtime's)
-and the grader venv's installed packages (nbconvert, nbformat, pygments, Pillow),
-read-only; nothing of this repository but its own source file and the template.
+The worker (``pdf_worker.py``) additionally sees the PDF runtime (a venv on Debian's
+Python with nbconvert, nbformat, pygments, Pillow: :func:`pdf_runtime`), read-only, and
+a world-readable copy of its own source file and the template; nothing of this checkout,
+which may be under a folder the slot uid cannot enter.
 """
 
 from __future__ import annotations
@@ -37,8 +38,6 @@ import shutil
 import stat
 import struct
 import subprocess
-import sys
-import sysconfig
 import tempfile
 import threading
 import time
@@ -48,7 +47,7 @@ from pathlib import Path
 
 from autograder.run import isolation
 from autograder.run.isolation import Level, SandboxUnavailable, acquire_slot, release_slot
-from autograder.run.sandbox import default_runtime
+from autograder.run.sandbox import recorded_runtime
 
 _HERE = Path(__file__).resolve().parent
 # Read-only trees xelatex needs beyond /usr (Debian's TeX configuration, formats, fonts).
@@ -200,90 +199,67 @@ class WorkerFailed(Exception):
     """The worker did not answer in time, crashed, or broke the protocol."""
 
 
-def _python() -> tuple[str, list[str]]:
-    """The worker's interpreter and what to bind for it.
-
-    As root, the sandbox runtime's Python (every uid can read it; a pyenv under
-    /root cannot be). As an ordinary user, this very interpreter: it is theirs.
-    """
-    binds: list[str] = []
-    if os.geteuid() == 0:
-        try:
-            runtime = default_runtime()
-        except SandboxUnavailable:
-            runtime = None
-        if runtime is not None and (runtime / "bin" / "python").exists():
-            binds.append(str(runtime))
-            return str(runtime / "bin" / "python"), binds
-    for prefix in {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}:
-        if not str(prefix).startswith("/usr"):
-            binds.append(str(prefix))
-    return str(Path(sys.executable).resolve()), binds
+def pdf_runtime() -> Path:
+    """The PDF runtime: a venv on Debian's Python with the worker's packages (nbconvert,
+    nbformat, pygments, Pillow; requirements-pdf.txt), built by scripts/setup.sh where every
+    uid can read it. $HW2_PDF_RUNTIME names another."""
+    runtime = recorded_runtime("pdf-runtime", "HW2_PDF_RUNTIME")
+    if runtime is None or not (runtime / "bin" / "python").exists():
+        raise WorkerFailed("no PDF runtime: run `make setup` (scripts/setup.sh) first")
+    return runtime
 
 
-def _site_dirs() -> list[str]:
-    """Where this process's nbconvert, nbformat, pygments and Pillow are installed.
-
-    Only those folders are bound (never sys.path as a whole: it holds the repo).
-    """
-    import nbconvert
-    import nbformat
-    import PIL
-    import pygments
-
-    paths = sysconfig.get_paths()
-    dirs = [Path(paths[k]) for k in ("purelib", "platlib")]
-    dirs += [Path(m.__file__).resolve().parents[1] for m in (nbconvert, nbformat, PIL, pygments)]
-    return list(dict.fromkeys(str(d.resolve()) for d in dirs if d.is_dir()))
+def _jupyter_data(runtime: Path) -> str:
+    """Where nbconvert's own templates are (``share/jupyter`` of the PDF runtime)."""
+    share = runtime / "share" / "jupyter"
+    if not (share / "nbconvert" / "templates" / "latex").is_dir():
+        raise WorkerFailed(f"nbconvert's LaTeX templates are not in {runtime}: rerun `make setup`")
+    return str(share)
 
 
-def _jupyter_data(sites: list[str]) -> str:
-    """Where nbconvert's own templates are (``share/jupyter`` of its environment)."""
-    bases = [sys.prefix, sys.base_prefix, *(str(Path(s).parents[2]) for s in sites), "/usr"]
-    for base in bases:
-        share = Path(base).resolve() / "share" / "jupyter"
-        if (share / "nbconvert" / "templates" / "latex").is_dir():
-            return str(share)
-    raise SandboxUnavailable("nbconvert's LaTeX templates are not installed")
+def worker_files() -> Path:
+    """The worker's source and the LaTeX template, copied where every uid can read them
+    (a slot uid cannot enter a checkout under a private folder)."""
+    return isolation.shared_tree({"pdf_worker.py": _HERE / "pdf_worker.py",
+                                  "latex": _HERE / "latex"})  # fmt: skip
 
 
 class PdfWorker:
     """``pdf_worker.py`` in a sandbox, spoken to over its stdin/stdout in frames."""
 
     def __init__(self, level: Level, slot: int) -> None:
-        python, binds = _python()
-        sites = _site_dirs()
-        share = _jupyter_data(sites)
-        for path in [*sites, share]:
-            if not any(path.startswith(src) for src in binds):
-                binds.append(path)
-        ro_map = {
-            str(_HERE / "pdf_worker.py"): "/opt/pdf/pdf_worker.py",
-            str(_HERE / "latex"): "/opt/pdf/latex",
-        }
+        runtime = pdf_runtime()
+        python = str(runtime / "bin" / "python")
+        share = _jupyter_data(runtime)
+        files = worker_files()
+        ro_map = {str(files / "pdf_worker.py"): "/opt/pdf/pdf_worker.py",
+                  str(files / "latex"): "/opt/pdf/latex"}  # fmt: skip
         env = {
             "PATH": "/usr/bin",
             "HOME": "/tmp",
             "LANG": "C.UTF-8",
-            "PYTHONPATH": ":".join(sites),
             "PYTHONDONTWRITEBYTECODE": "1",
             "JUPYTER_PATH": share,
             "JUPYTER_PLATFORM_DIRS": "1",
             "OMP_NUM_THREADS": "1",
         }
-        if level is Level.FULL:  # the worker runs as a slot uid: it must reach what it binds
-            for path in [python, *binds, *ro_map]:
+        # The runtime may be one a user named by hand ($HW2_PDF_RUNTIME): the worker runs as
+        # a slot uid, which must reach it.
+        if level is Level.FULL:
+            for path in [runtime, *ro_map]:
                 if not isolation.readable_by_others(Path(path)):
                     raise WorkerFailed(
                         f"the PDF sandbox's user cannot read {path}: a folder above it is "
-                        "private (a checkout in /root or a mktemp -d folder, say); move the "
-                        "checkout where other users can enter, or chmod o+x its parents"
+                        "private (in /root or a mktemp -d folder, say); move it where other "
+                        "users can enter, or chmod o+x its parents"
                     )
         argv = [python, "-s", "-B", "/opt/pdf/pdf_worker.py"]
         self.conf = confine(level, slot, WORKER_LIMITS, tasks=8)
         self.served = 0
         isolation.become_subreaper()
-        cmd = isolation.command(self.conf, argv, env=env, ro=[*_trees(), *binds], ro_map=ro_map)
+        cmd = isolation.command(
+            self.conf, argv, env=env, ro=[*_trees(), str(runtime)], ro_map=ro_map
+        )
         self.proc = subprocess.Popen(
             cmd,
             stdin=subprocess.PIPE,

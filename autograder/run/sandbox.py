@@ -142,15 +142,27 @@ class ExecReport:
     cells: list[dict[str, Any]]
 
 
-def default_runtime() -> Path:
-    """The sandbox runtime recorded by scripts/setup.sh (overridable with HW2_SANDBOX_RUNTIME)."""
-    env = os.environ.get("HW2_SANDBOX_RUNTIME")
+def recorded_runtime(name: str, variable: str) -> Path | None:
+    """A runtime scripts/setup.sh built and recorded in .venv/``name``, or $``variable``.
+
+    Runtimes are venvs on Debian's Python in a folder every uid can read (/opt/hw2-autograder
+    as root), never in the checkout, which may sit under a folder a slot uid cannot enter.
+    """
+    env = os.environ.get(variable)
     if env:
         return Path(env)
-    marker = _HERE.parents[1] / ".venv" / "sandbox-runtime"
+    marker = _HERE.parents[1] / ".venv" / name
     if marker.exists():
         return Path(marker.read_text().strip())
-    raise SandboxUnavailable("no sandbox runtime: run `make setup` (scripts/setup.sh) first")
+    return None
+
+
+def default_runtime() -> Path:
+    """The sandbox runtime recorded by scripts/setup.sh (overridable with HW2_SANDBOX_RUNTIME)."""
+    runtime = recorded_runtime("sandbox-runtime", "HW2_SANDBOX_RUNTIME")
+    if runtime is None:
+        raise SandboxUnavailable("no sandbox runtime: run `make setup` (scripts/setup.sh) first")
+    return runtime
 
 
 def check_sandbox(runtime: Path, *, unsafe: bool = False) -> Level:
