@@ -27,13 +27,43 @@ triples so each caller keeps its own parsing of hostile JSON.
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 from bisect import bisect_left
 from dataclasses import dataclass, field
+from functools import cache
 
 MAX_CELLS = 5000  # cells of a submission searched; a longer notebook is cut with a note
 MAX_COPIES = 32  # matches considered per locked text (a cell pasted 10⁵ times costs nothing)
 
 Cell = tuple[str, str, str]  # (cell_type, source, grade_id)
+
+# An image pasted the Colab way: ![image.png](data:image/png;base64,…) inside the markdown
+# (JupyterLab makes an attachment instead). The payload class stops at anything that is not
+# base64, so a hostile run of unclosed openings costs linear time, never quadratic.
+PASTED = re.compile(
+    r"!\[([^\]\n]{0,500})\]\(\s*<?data:([\w.+-]{1,60}/[\w.+-]{1,60});base64,([A-Za-z0-9+/=\s]*)>?\)"
+)
+
+
+def pasted_images(text: str, taken: set[str]) -> tuple[str, list[tuple[str, str, str]]]:
+    """The markdown with each pasted ``data:`` image replaced by ``attachment:NAME``, and
+    the images as (NAME, mime, base64): the base64 is an image, not answer text. Names
+    avoid ``taken`` (the cell's own attachments) and are added to it."""
+    found: list[tuple[str, str, str]] = []
+
+    def swap(m: re.Match) -> str:
+        mime = m.group(2).lower()
+        ext = re.sub(r"[^a-z0-9]", "", mime.rsplit("/", 1)[-1].split("+")[0])[:8] or "bin"
+        name, k = f"pasted-{len(found) + 1}.{ext}", 1
+        while name in taken:
+            k += 1
+            name = f"pasted-{len(found) + 1}-{k}.{ext}"
+        taken.add(name)
+        found.append((name, mime, m.group(3)))
+        return f"![{m.group(1)}](attachment:{name})"
+
+    return PASTED.sub(swap, text), found
 
 
 def normalised(source: str) -> str:
@@ -83,6 +113,15 @@ def template(released: dict) -> dict:
             if gid:
                 ids[gid] = k
     return {"locked": locked, "items": items, "ids": ids, "released": sorted(hashes)}
+
+
+@cache
+def released_template() -> dict:
+    """The template of the released notebook, ``assignment/hw2.ipynb`` (outside the PDF
+    sandbox only: the worker receives it in its request)."""
+    from autograder import STUDENT_NB
+
+    return template(json.loads(STUDENT_NB.read_text(encoding="utf-8")))
 
 
 @dataclass

@@ -259,6 +259,7 @@ class PdfWorker:
                 binds.append(path)
         ro_map = {
             str(_HERE / "pdf_worker.py"): "/opt/pdf/pdf_worker.py",
+            str(_HERE.parent / "answers.py"): "/opt/pdf/answers.py",
             str(_HERE / "latex"): "/opt/pdf/latex",
         }
         env = {

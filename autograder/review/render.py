@@ -25,7 +25,7 @@ from markdown_it import MarkdownIt
 from mdit_py_plugins.amsmath import amsmath_plugin
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
-from autograder import INSTRUCTOR_NB, STUDENT_NB, answers
+from autograder import INSTRUCTOR_NB, answers
 from autograder.cells import TEXT_STUB, grade_id
 
 GRAPH_CELL = "fig_graph"  # the notebook cell that draws Q1's computational graph
@@ -110,12 +110,6 @@ def _join(src: object) -> str:
     return "".join(map(str, src)) if isinstance(src, list) else str(src or "")
 
 
-@cache
-def _released() -> dict:
-    """The released notebook as ``autograder.answers`` matches submissions against it."""
-    return answers.template(json.loads(STUDENT_NB.read_text(encoding="utf-8")))
-
-
 def _digest(value: object) -> str:
     """A hash of every byte of a JSON value (an attachment's bundle), in a fixed order."""
     raw = json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
@@ -159,34 +153,20 @@ def _attachments(cell: dict, budget: _Budget) -> list[Attachment]:
     return found
 
 
-# A pasted image the Colab way: ![image.png](data:image/png;base64,…) in the markdown.
-# No nested quantifier, no backtracking into the payload: linear on any input.
-_INLINE = re.compile(
-    r"!\[([^\]\n]{0,500})\]\(\s*<?data:([\w.+-]{1,60}/[\w.+-]{1,60});base64,([A-Za-z0-9+/=\s]*)>?\)"
-)
-
-
 def inline_images(text: str, budget: _Budget, names: set[str]) -> tuple[str, list[Attachment]]:
-    """The markdown with each ``data:`` image replaced by an ``attachment:`` reference, and
-    the images as attachments (decoded and bounded like attachments; the base64 is not
-    answer text)."""
+    """The markdown with each pasted ``data:`` image (Colab's way) made an attachment,
+    decoded and bounded like one; the base64 is not answer text."""
+    text, pasted = answers.pasted_images(text, names)
     found: list[Attachment] = []
-
-    def swap(m: re.Match) -> str:
-        mime, payload = m.group(2).lower(), m.group(3)
-        ext = mime.rsplit("/", 1)[-1].split("+")[0][:8]
-        name = _fresh(f"pasted-{len(found) + 1}.{ext}", names)
-        digest = hashlib.sha256(f"{mime}\0{payload}".encode("utf-8", "replace")).hexdigest()
-        if len(found) >= MAX_ATTACHMENTS:
-            found.append(Attachment(name, "unsupported", None, len(payload) * 3 // 4, digest))
-        elif mime in IMAGE_MIMES:
+    for name, mime, payload in pasted:
+        digest = hashlib.sha256(f"{mime}\0{payload}".encode()).hexdigest()
+        size = len(payload) * 3 // 4
+        if mime in IMAGE_MIMES and len(found) < MAX_ATTACHMENTS:
             data, size = budget.decode(payload)
             found.append(Attachment(name, mime, data, size, digest))
         else:
-            found.append(Attachment(name, "unsupported", None, len(payload) * 3 // 4, digest))
-        return f"![{m.group(1)}](attachment:{name})"
-
-    return _INLINE.sub(swap, text), found
+            found.append(Attachment(name, "unsupported", None, size, digest))
+    return text, found
 
 
 def _fresh(name: str, used: set[str]) -> str:
@@ -259,7 +239,9 @@ def read_answers(path: Path, items: list[str]) -> dict[str, Answer]:
 def answers_in(nb: dict, items: list[str]) -> dict[str, Answer]:
     """item id → the student's answer in a parsed notebook (see ``read_answers``)."""
     cells = nb["cells"]
-    regions = answers.find_answers(_released(), answers.cells_of(nb), [*items, GRAPH_CELL])
+    regions = answers.find_answers(
+        answers.released_template(), answers.cells_of(nb), [*items, GRAPH_CELL]
+    )
     budget = _Budget()
     found = {item: _answer(cells, regions[item], budget) for item in items}
     if "q1_graph" in found:
