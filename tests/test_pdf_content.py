@@ -203,3 +203,27 @@ def test_nbformat_3_notebook_is_upgraded(tmp_path):
     outcome = pdf.export_pdf(path, tmp_path / "old.pdf")
     assert outcome.produced and outcome.degraded == "", outcome.reason
     assert "Old format, η." in text_of(outcome.path)
+
+
+def test_a_pasted_photo_in_every_answer_gives_a_normal_pdf(tmp_path):
+    """Colab's way: each written answer holds a ~300 KB image inline as a data: URI."""
+    import json
+    import os
+
+    from PIL import Image
+
+    from tests.notebooks import MANUAL, REPO
+
+    nb = json.loads((REPO / "examples" / "submissions" / "correct.ipynb").read_text())
+    for k, cell in enumerate(nb["cells"]):
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") in MANUAL:
+            buf = io.BytesIO()
+            Image.frombytes("RGB", (316, 316), os.urandom(316 * 316 * 3)).save(buf, "PNG")
+            assert len(buf.getvalue()) > 290_000
+            pasted = f"![image.png](data:image/png;base64,{b64(buf.getvalue())})"
+            cell["source"] = f"Answer {k}: $\\nabla L$.\n\n{pasted}"
+    outcome = graded(tmp_path, nbformat.reads(json.dumps(nb), as_version=4))
+    assert outcome.degraded == "" and outcome.seconds < pdf.PDF_DEADLINE, outcome
+    assert len([i for i in images_of(outcome.path) if i["width"] == 316]) == len(MANUAL)
+    text = text_of(outcome.path)
+    assert "Shown as source" not in text and "base64" not in text

@@ -83,6 +83,49 @@ def test_same_text_with_different_photos_is_not_one_group():
     assert not Answer("", [Attachment("p.png", "image/png", PNG, len(PNG))]).unanswered
 
 
+def _read_one(tmp_path, source: str, attachments: dict | None = None, item: str = "q1_graph"):
+    from autograder.bench.review_class import notebook
+    from autograder.review.render import read_answers
+
+    nb = notebook({item: (source, attachments) if attachments else source})
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps(nb))
+    return read_answers(path, [item])[item]
+
+
+@pytest.mark.parametrize(
+    "mime, one, two",
+    [
+        ("image/svg+xml", "<svg><circle r='1'/></svg>", "<svg><circle r='2'/></svg>"),
+        ("image/heic", "AAAA", "AAAB"),
+        ("application/pdf", "JVBERi0xLjQ=", "JVBERi0xLjU="),
+        # 9 MB decoded, over the 8 MB shown: equal size, one byte apart
+        ("image/png", "A" * (12 << 20), "A" * ((12 << 20) - 4) + "AAAB"),
+    ],
+    ids=["svg", "heic", "pdf", "huge-png"],
+)
+def test_group_key_covers_every_byte_of_every_attachment(tmp_path, mime, one, two):
+    """Issue 23, finding 3: non-raster attachments hashed as "0", huge images by size."""
+    src = "see ![my sketch](attachment:s)"
+    a = _read_one(tmp_path, src, {"s": {mime: one}})
+    b = _read_one(tmp_path, src, {"s": {mime: two}})
+    again = _read_one(tmp_path, src, {"s": {mime: one}})
+    assert a.group_key() != b.group_key() and a.group_key() == again.group_key()
+
+
+def test_a_pasted_image_is_an_attachment_not_answer_text(tmp_path):
+    """Colab pastes ![image.png](data:image/png;base64,…) into the markdown itself."""
+    pasted = f"![image.png](data:image/png;base64,{png_attachment()['image/png']})"
+    ans = _read_one(tmp_path, f"My graph:\n\n{pasted}\n\nThe end. {'x' * 100}")
+    assert "base64" not in ans.source and "](attachment:pasted-1.png)" in ans.source
+    assert [(a.name, a.mime, a.data) for a in ans.attachments] == [
+        ("pasted-1.png", "image/png", PNG)
+    ]
+    other = _read_one(tmp_path, pasted.replace("iVBOR", "iVBOr", 1))
+    assert other.group_key() != _read_one(tmp_path, pasted).group_key()
+    assert not _read_one(tmp_path, pasted).unanswered
+
+
 def test_answers_are_found_by_grade_id_with_the_drawn_graph(tmp_path):
     from autograder.bench.review_class import notebook
     from autograder.review.render import read_answers
@@ -91,7 +134,7 @@ def test_answers_are_found_by_grade_id_with_the_drawn_graph(tmp_path):
     graph = next(c for c in nb["cells"] if grade_id(c) == "fig_graph")
     graph["outputs"] = [{"output_type": "display_data", "metadata": {},
                          "data": png_attachment()}]  # fmt: skip
-    for cell in nb["cells"]:  # a tool that drops metadata: the cell order still finds them
+    for cell in nb["cells"]:  # a tool that drops metadata: the cells around still find it
         if grade_id(cell) == "q2_slow":
             cell["metadata"] = {}
             cell["source"] = "slow when a/b is large"
@@ -190,6 +233,29 @@ def test_group_grading_split_and_no_answer(store):
         g = store.grade(s, "q1_backward")
         assert (g.score, g.comment) == (0, NO_ANSWER)
     assert store.grade("ann", "q1_backward").score is None
+
+
+def test_give_all_unanswered_0_never_zeroes_an_answer_in_an_added_cell(out, client):
+    """cy left the stub and answered in a new cell below it (issue 20)."""
+    path = out / "submissions" / "cy.ipynb"
+    nb = json.loads(path.read_text())
+    k = next(k for k, c in enumerate(nb["cells"]) if grade_id(c) == "q1_backward")
+    nb["cells"].insert(k + 1, {"cell_type": "markdown", "metadata": {}, "source": "my answer"})
+    path.write_text(json.dumps(nb))
+    store = Store(out, RUBRIC)
+    store.load(log=lambda m: None)
+    assert store.group_members("q1_backward", "unanswered") == ["bob", "dee"]
+    assert "my answer" in store.answer("cy", "q1_backward")["source"]
+    client.get("/?token=s3cret")
+    # a page showing the stale group of three (as before the fix): cy is skipped, and said so
+    body = {"item": "q1_backward", "versions": {"bob": 0, "cy": 0, "dee": 0}}
+    r = client.post("/api/no-answer", json=body, headers={"origin": "http://testserver"})
+    assert r.status_code == 200, r.text
+    assert (r.json()["given"], r.json()["skipped"]) == (2, 1)
+    assert "skipped 1 with content" in r.json()["message"]
+    assert store.grade("cy", "q1_backward").score is None
+    assert store.grade("bob", "q1_backward").comment == NO_ANSWER
+    store.close()
 
 
 def test_a_save_from_a_stale_view_is_refused_and_changes_nothing(store):

@@ -36,6 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from autograder import answers
 from autograder.files import write_atomic
 from autograder.grade.outcome import SubmissionResult
 from autograder.report.pdf_sandbox import (
@@ -253,7 +254,8 @@ def _render(
         reason = f"the PDF sandbox could not start: {exc}"
         return PdfOutcome(student, None, False, "", reason, time.monotonic() - t0)
     prestart_xelatex(lane, fmt)  # loads while the worker converts the notebook
-    request = {"op": "render", "title": title, "feedback": feedback, "labels": labels}
+    request = {"op": "render", "title": title, "feedback": feedback, "labels": labels,
+               "answers": answers.released_template() if labels else None}  # fmt: skip
     failure = why or "no notebook to render"
     if raw is not None:
         verbatim: dict[int, str] = {}

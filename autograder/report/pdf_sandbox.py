@@ -217,11 +217,19 @@ def _jupyter_data(runtime: Path) -> str:
     return str(share)
 
 
+# What the worker runs, by its name inside the sandbox (/opt/pdf/NAME): answers.py is the
+# one matching of written answers that review and manual.csv use too.
+WORKER_FILES = {
+    "pdf_worker.py": _HERE / "pdf_worker.py",
+    "answers.py": _HERE.parent / "answers.py",
+    "latex": _HERE / "latex",
+}
+
+
 def worker_files() -> Path:
     """The worker's source and the LaTeX template, copied where every uid can read them
     (a slot uid cannot enter a checkout under a private folder)."""
-    return isolation.shared_tree({"pdf_worker.py": _HERE / "pdf_worker.py",
-                                  "latex": _HERE / "latex"})  # fmt: skip
+    return isolation.shared_tree(WORKER_FILES)
 
 
 class PdfWorker:
@@ -232,8 +240,7 @@ class PdfWorker:
         python = str(runtime / "bin" / "python")
         share = _jupyter_data(runtime)
         files = worker_files()
-        ro_map = {str(files / "pdf_worker.py"): "/opt/pdf/pdf_worker.py",
-                  str(files / "latex"): "/opt/pdf/latex"}  # fmt: skip
+        ro_map = {str(files / name): f"/opt/pdf/{name}" for name in WORKER_FILES}
         env = {
             "PATH": "/usr/bin",
             "HOME": "/tmp",

@@ -115,6 +115,7 @@ def update_pdfs(
             not_made.append(outcome.student)
         if not outcome.produced or outcome.degraded:
             what = "not produced" if not outcome.produced else f"degraded ({outcome.degraded})"
-            print(visible(f"PDF for {outcome.student}: {what}: {outcome.reason}"), file=sys.stderr)
+            why = f": {outcome.reason}" if outcome.reason else ""
+            print(visible(f"PDF for {outcome.student}: {what}{why}"), file=sys.stderr)
     write_atomic(status_path, status_csv(rows))
     return not_made

@@ -13,7 +13,8 @@ requests arrive on stdin as frames (see ``read_frame``); each reply carries the
 the existing xelatex sandbox, which sees only the .tex and the images.
 
 Only the standard library, nbformat, nbconvert and Pillow are imported: this file
-is bound into the sandbox on its own, without the rest of the autograder.
+is bound into the sandbox with ``autograder/answers.py`` (how answers are found, the one
+matching every reader uses) beside it, without the rest of the autograder.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ import sys
 import time
 from pathlib import Path
 
+if __package__:  # imported by the grader (and the tests)
+    from autograder import answers
+else:  # in the sandbox, where answers.py is bound beside this file
+    import answers
+
 # Bounds that keep a PDF readable whatever the notebook holds.
 MAX_CELLS = 400
 MAX_SOURCE_LINES = 300
@@ -45,6 +51,7 @@ MAX_TRACEBACK_LINES = 40
 MAX_MARKDOWN_CHARS = 20_000
 MAX_IMAGE_BYTES = 16 << 20  # base64 length of one image (a phone photo is 3–8 MB)
 MAX_IMAGES = 40
+MAX_NOTEBOOK_IMAGE_BYTES = 96 << 20  # base64 of all images of a notebook; later ones listed
 MAX_PIXELS = 50_000_000  # decoded size of one image: larger is refused, not decoded
 MAX_SIDE = 1600  # images are scaled down to this (a 12-megapixel photo is 4000 px wide)
 PANDOC_RTS = ["+RTS", "-M512m", "-RTS"]  # pandoc's own heap cap, below the rlimit
@@ -192,11 +199,15 @@ class Images:
 
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
+        self.left = MAX_NOTEBOOK_IMAGE_BYTES
 
     def add(self, data: bytes, mime: str) -> tuple[str | None, str]:
         """(file name, "") or (None, why it cannot be shown)."""
         if len(self.files) >= MAX_IMAGES:
             return None, f"more than {MAX_IMAGES} images"
+        self.left -= len(data)
+        if self.left < 0:
+            return None, f"the notebook's images pass {MAX_NOTEBOOK_IMAGE_BYTES >> 20} MB"
         try:
             if mime == "image/svg+xml":
                 data = svg_to_png(data)
@@ -516,6 +527,8 @@ def build(req: dict, raw: bytes) -> dict:
     level = int(req.get("level", 0))
     notes: dict[int, str] = {}
     budget = [MAX_OUTPUT_CHARS, MAX_OUTPUTS]
+    labels = req.get("labels") if isinstance(req.get("labels"), dict) else {}
+    missing = label_answers(cells, req.get("answers"), labels)
     for cell in cells:
         n = cell["n"]
         if cell["kind"] == "code":
@@ -523,6 +536,11 @@ def build(req: dict, raw: bytes) -> dict:
             cell["outputs"] = bound_outputs(cell, images, budget, max(plain.get(n, 0), level))
         else:
             src = cell["source"]
+            if cell["kind"] == "markdown":  # pasted images are images, not text to cut
+                attachments = dict(cell["attachments"])
+                src, pasted = answers.pasted_images(src, set(attachments))
+                attachments.update({name: {mime: b64} for name, mime, b64 in pasted})
+                cell["attachments"] = attachments
             if len(src) > MAX_MARKDOWN_CHARS:
                 src = src[:MAX_MARKDOWN_CHARS]
                 notes.setdefault(n, f"cut to its first {MAX_MARKDOWN_CHARS:,} characters")
@@ -575,7 +593,12 @@ def build(req: dict, raw: bytes) -> dict:
             cell["latex"] = source_box(cell["source"], f"Shown as source: {why}")
             if not why.startswith(("a raw", "the notebook")):
                 notes[cell["n"]] = f"shown as source ({why})"
-    degraded = degraded_cells(cells, notes, plain, req.get("labels", {}))
+    degraded = degraded_cells(cells, notes, plain)
+    if missing:  # page 1 says which answers could not be placed, and why
+        items = "".join(f"\\item {latex_escape(f'{label}: {why}')}\n" for _, label, why in missing)
+        box = ("\\begin{hwsource}{Answers not found}\n"
+               f"\\begin{{itemize}}\n{items}\\end{{itemize}}\n\\end{{hwsource}}\n")  # fmt: skip
+        cells.insert(0, {"n": -1, "kind": "note", "source": "", "latex": box})
     if degraded:  # page 1 says which cells are not shown as the student wrote them
         items = "".join(f"\\item {latex_escape(f'{label}: {why}')}\n" for _, label, why in degraded)
         box = ("\\begin{hwsource}{Not typeset as written}\n"
@@ -584,16 +607,31 @@ def build(req: dict, raw: bytes) -> dict:
     return {"cells": cells, "images": images, "degraded": degraded}
 
 
-def degraded_cells(
-    cells: list[dict], notes: dict[int, str], plain: dict[int, int], labels: dict
-) -> list[list]:
+def label_answers(cells: list[dict], tpl: object, labels: dict) -> list[list]:
+    """Each cell of a written answer's region gets its item's label ("answer to Q1(c)"),
+    found as every reader finds it (``answers.find_answers``); [-1, label, why] for each
+    answer that could not be found."""
+    if not isinstance(tpl, dict) or not labels:
+        return []
+    triples = [(c["kind"], c["source"], c["grade_id"]) for c in cells]
+    missing = []
+    for item, region in answers.find_answers(tpl, triples, list(labels)).items():
+        label = str(labels[item])
+        if region.problem:
+            missing.append([-1, label, region.problem])
+        for k, s in enumerate(region.cells):
+            cells[s]["label"] = label if k == 0 else f"{label}, cell {k + 1}"
+    return missing
+
+
+def degraded_cells(cells: list[dict], notes: dict[int, str], plain: dict[int, int]) -> list[list]:
     """[cell number, label, what happened] for every student cell not shown as written."""
     out = []
     for cell in cells:
         n = cell["n"]
         if n < 0:
             continue
-        label = labels.get(cell.get("grade_id")) if isinstance(labels, dict) else None
+        label = cell.get("label")
         if cell["kind"] == "code" and plain.get(n):
             what = "outputs shown as plain text" if plain[n] == 1 else "outputs left out"
             out.append([n, f"outputs of code cell {n + 1}", f"{what} (LaTeX error)"])

@@ -121,12 +121,16 @@ def _resolve(source: str, out: Path) -> Path:
     return p
 
 
+# Part of every notebook's signature: a change in how answers are found re-reads them all.
+FINDING = "regions-1"
+
+
 def _signature(path: Path) -> str:
     try:
         st = path.stat()
-        return f"{path}|{st.st_size}|{st.st_mtime_ns}"
+        return f"{FINDING}|{path}|{st.st_size}|{st.st_mtime_ns}"
     except OSError:
-        return f"{path}|missing"
+        return f"{FINDING}|{path}|missing"
 
 
 class Store:
@@ -219,7 +223,7 @@ class Store:
         self.export_csv()
 
     def _put_answer(self, db: sqlite3.Connection, student: str, item: str, ans: Answer) -> None:
-        key = ans.group_key() if not ans.problem else "unanswered"
+        key = ans.group_key()  # "not found" for a problem: never in the unanswered group
         old = db.execute(
             "SELECT id, natural_group FROM answers WHERE student=? AND item=?", (student, item)
         ).fetchone()
@@ -426,6 +430,25 @@ class Store:
             self._log(db, f"{who} graded {item} of {sorted(versions)}: {applied} {comment!r}")
         self.export_csv()
         return list(versions)
+
+    def give_unanswered_zero(
+        self, item: str, versions: dict[str, int], who: str = ""
+    ) -> tuple[list[str], list[str]]:
+        """0 points and the comment NO_ANSWER for each answer in ``versions`` that has no
+        student content anywhere in its region; (given, skipped). An answer with content,
+        or one not found in its notebook, is skipped: it is never zeroed unseen."""
+        self._check(item)
+        rows = self.q(
+            "SELECT student, natural_group FROM answers WHERE item=? AND student IN "
+            "(SELECT value FROM json_each(?))",
+            (item, json.dumps(sorted(versions))),
+        )
+        empty = {r["student"] for r in rows if r["natural_group"] == "unanswered"}
+        given = {s: v for s, v in versions.items() if s in empty}
+        skipped = sorted(set(versions) - set(given))
+        if given:
+            self.set_grade(item, given, [], NO_ANSWER, who)
+        return sorted(given), skipped
 
     def ungrade(self, item: str, versions: dict[str, int], who: str = "") -> None:
         """Mark answers not graded again (their rubric items and comment are kept)."""

@@ -25,7 +25,7 @@ from markdown_it import MarkdownIt
 from mdit_py_plugins.amsmath import amsmath_plugin
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
-from autograder import INSTRUCTOR_NB, STUDENT_NB
+from autograder import INSTRUCTOR_NB, answers
 from autograder.cells import TEXT_STUB, grade_id
 
 GRAPH_CELL = "fig_graph"  # the notebook cell that draws Q1's computational graph
@@ -34,7 +34,8 @@ GRAPH_CELL = "fig_graph"  # the notebook cell that draws Q1's computational grap
 MAX_NOTEBOOK_BYTES = 100 << 20
 MAX_ANSWER_CHARS = 20_000  # rendered (as in the PDF); the rest is cut with a visible note
 MAX_ATTACHMENT_BYTES = 8 << 20  # decoded; larger images are listed, not shown
-MAX_ATTACHMENTS = 20
+MAX_ATTACHMENTS = 20  # per answer, attachments and pasted images together
+MAX_NOTEBOOK_IMAGE_BYTES = 48 << 20  # decoded, per notebook; later images are listed
 IMAGE_MIMES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 
 _ALLOWED_TAGS = set(nh3.ALLOWED_TAGS) - {"area", "map"}
@@ -53,30 +54,41 @@ _LINK_SCHEMES = ("http:", "https:", "mailto:")
 class Attachment:
     name: str
     mime: str
-    data: bytes | None  # None when too large to show
+    data: bytes | None  # None when not shown (too large, not a raster image, over budget)
     size: int
+    digest: str = ""  # of every byte the student gave, shown or not (for grouping)
 
 
 @dataclass
 class Answer:
-    """One student's answer cell for one written item, as found in the notebook."""
+    """One student's answer to one written item: every cell of its region (see
+    ``autograder.answers``), joined, with the images pasted into them."""
 
     source: str
     attachments: list[Attachment] = field(default_factory=list)
     figure: bytes | None = None  # the notebook's drawn graph (PNG), for q1_graph
-    problem: str = ""  # why no answer cell was found, if so
+    problem: str = ""  # "answer not found: …", if so
+    note: str = ""  # how it was found, when not between its locked cells
 
     @property
     def unanswered(self) -> bool:
-        return not self.attachments and normalise(self.source) in ("", normalise(TEXT_STUB))
+        return (
+            not self.problem
+            and not self.attachments
+            and normalise(self.source) in ("", normalise(TEXT_STUB))
+        )
 
     def group_key(self) -> str:
-        """Equal for answers that are the same up to whitespace and LaTeX spacing."""
+        """Equal for answers that are the same up to whitespace and LaTeX spacing, with the
+        same bytes in every attachment and pasted image (whatever their type or size)."""
+        if self.problem:
+            return "not found"
         if self.unanswered:
             return "unanswered"
         h = hashlib.sha256(normalise(self.source).encode())
         for a in sorted(self.attachments, key=lambda a: a.name):
-            h.update(b"\0" + hashlib.sha256(a.data or str(a.size).encode()).digest())
+            h.update(b"\0" + a.mime.encode() + b"\0")
+            h.update(a.digest.encode() or hashlib.sha256(a.data or b"").hexdigest().encode())
         return h.hexdigest()[:24]
 
 
@@ -86,8 +98,9 @@ _SPACE_AROUND = re.compile(r"\s*([^\w\s])\s*")
 
 def normalise(text: str) -> str:
     """Drop LaTeX spacing (``\\,``, ``\\quad``, ``~``…), collapse whitespace, and drop the
-    whitespace next to punctuation and operators, so "$a = b$" and "$a=b$" compare equal."""
-    text = _LATEX_SPACE.sub(" ", text[: 4 * MAX_ANSWER_CHARS])
+    whitespace next to punctuation and operators, so "$a = b$" and "$a=b$" compare equal.
+    All of the text counts (it is linear): two answers differing late are not grouped."""
+    text = _LATEX_SPACE.sub(" ", text)
     text = " ".join(text.split())
     return _SPACE_AROUND.sub(r"\1", text)
 
@@ -97,54 +110,119 @@ def _join(src: object) -> str:
     return "".join(map(str, src)) if isinstance(src, list) else str(src or "")
 
 
-@cache
-def _released_positions() -> dict[str, int]:
-    """grade_id → cell index in the released notebook: the fallback when a student's
-    tool dropped cell metadata but kept the cell order."""
-    nb = json.loads(STUDENT_NB.read_text(encoding="utf-8"))
-    return {g: k for k, c in enumerate(nb["cells"]) if (g := grade_id(c))}
+def _digest(value: object) -> str:
+    """A hash of every byte of a JSON value (an attachment's bundle), in a fixed order."""
+    raw = json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _attachments(cell: dict) -> list[Attachment]:
+class _Budget:
+    """Decoded image bytes left for one notebook (attachments and pasted images)."""
+
+    def __init__(self) -> None:
+        self.left = MAX_NOTEBOOK_IMAGE_BYTES
+
+    def decode(self, b64: str) -> tuple[bytes | None, int]:
+        size = len(b64) * 3 // 4
+        if size > MAX_ATTACHMENT_BYTES or size > self.left:
+            return None, size
+        try:
+            data = base64.b64decode("".join(b64.split()), validate=True)
+        except (binascii.Error, ValueError):
+            return None, size
+        self.left -= len(data)
+        return data, len(data)
+
+
+def _attachments(cell: dict, budget: _Budget) -> list[Attachment]:
     raw = cell.get("attachments")
     found: list[Attachment] = []
     if not isinstance(raw, dict):
         return found
     for name, bundle in list(raw.items())[:MAX_ATTACHMENTS]:
+        digest = _digest(bundle)
         if not isinstance(bundle, dict):
             continue
         mime = next((m for m in IMAGE_MIMES if m in bundle), None)
         if mime is None:
             # Not a raster image (e.g. SVG): never shown; listed so nothing is hidden.
-            found.append(Attachment(str(name)[:200], "unsupported", None, 0))
+            found.append(Attachment(str(name)[:200], "unsupported", None, 0, digest))
             continue
-        b64 = _join(bundle[mime])
-        size = len(b64) * 3 // 4
-        data = None
-        if size <= MAX_ATTACHMENT_BYTES:
-            try:
-                data = base64.b64decode(b64, validate=False)
-            except (binascii.Error, ValueError):
-                data = None
-        found.append(Attachment(str(name)[:200], mime, data, size))
+        data, size = budget.decode(_join(bundle[mime]))
+        found.append(Attachment(str(name)[:200], mime, data, size, digest))
     return found
 
 
-def _figure(cells: list) -> bytes | None:
-    for cell in cells:
-        if isinstance(cell, dict) and grade_id(cell) == GRAPH_CELL:
-            for out in cell.get("outputs") or []:
-                png = (out.get("data") or {}).get("image/png") if isinstance(out, dict) else None
-                if png and len(_join(png)) <= MAX_ATTACHMENT_BYTES:
-                    try:
-                        return base64.b64decode(_join(png))
-                    except (binascii.Error, ValueError):
-                        return None
+def inline_images(text: str, budget: _Budget, names: set[str]) -> tuple[str, list[Attachment]]:
+    """The markdown with each pasted ``data:`` image (Colab's way) made an attachment,
+    decoded and bounded like one; the base64 is not answer text."""
+    text, pasted = answers.pasted_images(text, names)
+    found: list[Attachment] = []
+    for name, mime, payload in pasted:
+        digest = hashlib.sha256(f"{mime}\0{payload}".encode()).hexdigest()
+        size = len(payload) * 3 // 4
+        if mime in IMAGE_MIMES and len(found) < MAX_ATTACHMENTS:
+            data, size = budget.decode(payload)
+            found.append(Attachment(name, mime, data, size, digest))
+        else:
+            found.append(Attachment(name, "unsupported", None, size, digest))
+    return text, found
+
+
+def _fresh(name: str, used: set[str]) -> str:
+    k, base = 1, name
+    while name in used:
+        k += 1
+        name = f"{k}-{base}"
+    used.add(name)
+    return name
+
+
+def _fence(text: str, lang: str) -> str:
+    """A fenced block longer than any backtick run in ``text``: it cannot be closed early."""
+    ticks = "`" * max(3, 1 + max((len(r) for r in re.findall(r"`+", text)), default=0))
+    return f"{ticks}{lang}\n{text}\n{ticks}"
+
+
+def _answer(cells: list, region: answers.Region, budget: _Budget) -> Answer:
+    """The region's cells as one markdown answer; attachment names made unique across cells."""
+    parts: list[str] = []
+    found: list[Attachment] = []
+    names: set[str] = set()
+    for s in region.cells:
+        cell = cells[s] if isinstance(cells[s], dict) else {}
+        kind, text = cell.get("cell_type"), _join(cell.get("source"))
+        if kind != "markdown":
+            parts.append(_fence(text, "python" if kind == "code" else ""))
+            continue
+        for a in _attachments(cell, budget):
+            name = _fresh(a.name, names)
+            if name != a.name:
+                text = text.replace(f"attachment:{a.name}", f"attachment:{name}")
+            found.append(Attachment(name, a.mime, a.data, a.size, a.digest))
+        text, pasted = inline_images(text, budget, names)
+        parts.append(text)
+        found += pasted
+    if not parts and not region.problem:
+        parts = [TEXT_STUB]
+    return Answer("\n\n".join(parts), found, problem=region.problem, note=region.note)
+
+
+def _figure(cells: list, region: answers.Region) -> bytes | None:
+    for s in region.cells:
+        cell = cells[s]
+        for out in cell.get("outputs") or [] if isinstance(cell, dict) else []:
+            png = (out.get("data") or {}).get("image/png") if isinstance(out, dict) else None
+            if png and len(_join(png)) <= MAX_ATTACHMENT_BYTES:
+                try:
+                    return base64.b64decode(_join(png))
+                except (binascii.Error, ValueError):
+                    return None
     return None
 
 
 def read_answers(path: Path, items: list[str]) -> dict[str, Answer]:
-    """item id → the student's answer cell; a missing cell or notebook gives a ``problem``."""
+    """item id → the student's answer; a missing region or notebook gives a ``problem``."""
     try:
         if path.stat().st_size > MAX_NOTEBOOK_BYTES:
             raise ValueError("the notebook is too large")
@@ -155,24 +233,20 @@ def read_answers(path: Path, items: list[str]) -> dict[str, Answer]:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else str(exc)[:200]
         return {i: Answer("", problem=f"notebook not readable: {reason}") for i in items}
-    by_id = {g: c for c in cells if isinstance(c, dict) and (g := grade_id(c))}
-    figure = _figure(cells)
-    answers = {}
-    for item in items:
-        cell = by_id.get(item)
-        if cell is None:
-            k = _released_positions().get(item, -1)
-            fallback = cells[k] if 0 <= k < len(cells) else None
-            if isinstance(fallback, dict) and fallback.get("cell_type") == "markdown":
-                cell = fallback
-        if cell is None:
-            answers[item] = Answer("", problem="no answer cell for this item in the notebook")
-            continue
-        ans = Answer(_join(cell.get("source")), _attachments(cell))
-        if item == "q1_graph":
-            ans.figure = figure
-        answers[item] = ans
-    return answers
+    return answers_in(nb, items)
+
+
+def answers_in(nb: dict, items: list[str]) -> dict[str, Answer]:
+    """item id → the student's answer in a parsed notebook (see ``read_answers``)."""
+    cells = nb["cells"]
+    regions = answers.find_answers(
+        answers.released_template(), answers.cells_of(nb), [*items, GRAPH_CELL]
+    )
+    budget = _Budget()
+    found = {item: _answer(cells, regions[item], budget) for item in items}
+    if "q1_graph" in found:
+        found["q1_graph"].figure = _figure(cells, regions[GRAPH_CELL])
+    return found
 
 
 # -- the instructor's side -------------------------------------------------------------------

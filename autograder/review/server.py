@@ -323,6 +323,27 @@ def create_app(store: Store, token: str, hosts: set[str] | None) -> Any:
         )
         return JSONResponse({"ok": True})
 
+    async def api_no_answer(request: Request) -> Response:
+        data = await body(request)
+        item = str(data.get("item"))
+        given, skipped = store.give_unanswered_zero(item, versions_of(data), who)
+        not_found = len(store.group_members(item, "not found"))
+        message = (
+            f"Gave 0 to {len(given)} unanswered; skipped {len(skipped)} with content in "
+            "their answer's cells"
+        )
+        if not_found:
+            message += f"; {not_found} answers could not be found in their notebooks: grade them"
+        return JSONResponse(
+            {
+                "ok": True,
+                "given": len(given),
+                "skipped": len(skipped),
+                "not_found": not_found,
+                "message": message + ".",
+            }
+        )
+
     async def api_ungrade(request: Request) -> Response:
         data = await body(request)
         store.ungrade(str(data.get("item")), versions_of(data), who)
@@ -373,6 +394,7 @@ def create_app(store: Store, token: str, hosts: set[str] | None) -> Any:
         Route("/pdf/{student}.pdf", pdf),
         Route("/api/grade", api_grade, methods=["POST"]),
         Route("/api/ungrade", api_ungrade, methods=["POST"]),
+        Route("/api/no-answer", api_no_answer, methods=["POST"]),
         Route("/api/split", api_split, methods=["POST"]),
         Route("/api/rubric", api_rubric, methods=["POST"]),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),

@@ -29,7 +29,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
     frozenset(layer.split())
     for layer in (
         "autograder",  # __init__: the package's paths
-        "files cells inert reference rubric",  # facts every step shares
+        "files cells inert reference rubric answers",  # facts every step shares
         "release run",  # source → student notebook; a submission → its outputs (sandbox)
         "submissions",  # finding and reading submissions (sizes from run.wire)
         "grade",  # outputs → scores and feedback

@@ -40,6 +40,7 @@ async function post(url, data, then) {
   try { body = await r.json(); } catch (e) { body = {error: "HTTP " + r.status}; }
   if (r.ok) {
     window.reviewSaved = true;
+    if (body.message) sessionStorage.setItem("banner", body.message);
     if (then) location.assign(then); else location.reload();
     return;
   }
@@ -91,7 +92,9 @@ function gradePage() {
   if (ungrade) ungrade.addEventListener("click", () =>
     post("/api/ungrade", {item: st.item, versions: st.versions}));
   const noAnswer = document.getElementById("no-answer");
-  if (noAnswer) noAnswer.addEventListener("click", () => save([], noAnswer.dataset.comment));
+  // The server gives 0 only to answers with nothing in their region, and says what it skipped.
+  if (noAnswer) noAnswer.addEventListener("click", () =>
+    post("/api/no-answer", {item: st.item, versions: st.versions}));
   const split = document.getElementById("split");
   if (split) split.addEventListener("click", () =>
     post("/api/split", {item: st.item, student: st.student}));

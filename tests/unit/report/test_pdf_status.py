@@ -80,3 +80,18 @@ def test_pdf_key_covers_manual_grades_and_review_notes():
     assert with_grade != base
     r.manual_notes = {"q1_forward": {"rubric": [], "comment": "see δ"}}
     assert pdf_status.pdf_key(r, "k") != with_grade
+
+
+def test_a_degraded_pdf_without_a_reason_ends_without_an_empty_colon(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+):
+    def fake(results, rubric, out, jobs, lanes=None):
+        dest = out / "pdf" / "erin.pdf"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(b"%PDF-1.5 stand-in")
+        return [PdfOutcome("erin", dest, True, "answer to Q1(c): shown as source", "", 0.1)]
+
+    monkeypatch.setattr(pdf, "render_graded_pdfs", fake)
+    pdf_status.update_pdfs(_results("erin"), load_rubric(), tmp_path, {"erin": "k"}, jobs=1)
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert line == "PDF for erin: degraded (answer to Q1(c): shown as source)"
