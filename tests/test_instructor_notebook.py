@@ -285,6 +285,21 @@ def test_self_check_catches_a_typical_mistake(fn):
         run_check(fn, **{fn: MISTAKES[fn]})
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize(
+    ("guess", "below", "above"),
+    [
+        ("8 / max(a, b)", "grows (× 6.920 per step)", "grows (× 7.080 per step)"),  # |ρ| ≈ 7
+        ("1 / max(a, b)", "shrinks (× 0.753 per step)", "shrinks (× 0.748 per step)"),
+    ],
+)
+def test_max_stable_lr_self_check_says_grows_or_shrinks_as_the_factor_does(guess, below, above):
+    with pytest.raises(AssertionError) as err:
+        run_check("max_stable_lr", max_stable_lr=f"def max_stable_lr(a, b):\n    return {guess}")
+    message = str(err.value)
+    assert f"{below} at 0.99 η'" in message and f"{above} at 1.01 η'" in message, message
+
+
 # --- a clean run in a fresh kernel ----------------------------------------------------
 
 
