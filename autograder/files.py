@@ -76,6 +76,19 @@ def write_atomic(path: Path, data: str | bytes, mode: int = FILE_MODE) -> None:
         raise
 
 
+def make_private(path: Path, mode: int = FILE_MODE) -> None:
+    """Create ``path`` if missing (empty) and give it ``mode`` and the output owner, whatever
+    the umask: for files another library writes in place, such as an SQLite database."""
+    make_dirs(path.parent, _dir_mode(mode))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    try:
+        os.fchmod(fd, mode)
+        if owner := output_owner():
+            os.fchown(fd, *owner)
+    finally:
+        os.close(fd)
+
+
 TEMPORARIES = ".*.tmp"  # the temporaries of write_atomic
 
 

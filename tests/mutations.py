@@ -269,6 +269,21 @@ def steps_to_tolerance(w0, a, b, lr, tol):
 """,
         "math.inf",
     ),
+    (
+        "steps_from_a_bound",
+        "steps_to_tolerance",
+        """
+def steps_to_tolerance(w0, a, b, lr, tol):
+    norm0 = np.linalg.norm(np.asarray(w0, dtype=float))
+    if norm0 <= tol:
+        return 0
+    worst = max(abs(r) for r in contraction_factors(a, b, lr))
+    if worst >= 1:
+        return math.inf
+    return math.ceil(math.log(tol / norm0) / math.log(worst))  # max|ρ|^t ‖w0‖ ≤ tol
+""",
+        "over-counts when the coordinates shrink at different rates",
+    ),
 ]
 
 # Correct, differently written answers: each must earn full marks.

@@ -285,6 +285,38 @@ def test_self_check_catches_a_typical_mistake(fn):
         run_check(fn, **{fn: MISTAKES[fn]})
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize(
+    ("guess", "below", "above"),
+    [
+        ("8 / max(a, b)", "grows (× 6.920 per step)", "grows (× 7.080 per step)"),  # |ρ| ≈ 7
+        ("1 / max(a, b)", "shrinks (× 0.753 per step)", "shrinks (× 0.748 per step)"),
+    ],
+)
+def test_max_stable_lr_self_check_says_grows_or_shrinks_as_the_factor_does(guess, below, above):
+    with pytest.raises(AssertionError) as err:
+        run_check("max_stable_lr", max_stable_lr=f"def max_stable_lr(a, b):\n    return {guess}")
+    message = str(err.value)
+    assert f"{below} at 0.99 η'" in message and f"{above} at 1.01 η'" in message, message
+
+
+def test_steps_to_tolerance_self_check_catches_a_bound_without_giving_the_count():
+    approximation = """
+def steps_to_tolerance(w0, a, b, lr, tol):
+    norm0 = np.linalg.norm(np.asarray(w0, dtype=float))
+    if norm0 <= tol:
+        return 0
+    worst = max(abs(r) for r in contraction_factors(a, b, lr))
+    if worst >= 1:
+        return math.inf
+    return math.ceil(math.log(tol / norm0) / math.log(worst))  # max|ρ|^t ‖w0‖ ≤ tol
+"""
+    with pytest.raises(AssertionError, match=r"^steps_to_tolerance: ") as err:
+        run_check("steps_to_tolerance", steps_to_tolerance=approximation)
+    assert "needs fewer steps than 3" in str(err.value) and "over-counts" in str(err.value)
+    assert "needs 2" not in str(err.value)
+
+
 # --- a clean run in a fresh kernel ----------------------------------------------------
 
 

@@ -24,6 +24,7 @@ import csv
 import io
 import json
 import math
+import os
 import sqlite3
 import threading
 import time
@@ -33,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from autograder.files import make_private
 from autograder.grade.outcome import SubmissionResult
 from autograder.report.manual import ManualGradesError, read_manual, write_manual_template
 from autograder.rubric import Item, Rubric
@@ -143,12 +145,19 @@ class Store:
         self.csv_path = out / "manual.csv"
         self._lock = threading.RLock()
         self.changed_answers: list[str] = []  # graded answers whose notebook changed since
+        self.loaded_stamp: int | None = None  # OUT/.state as the last load saw it
+        # SQLite makes its database 0644 less the umask, and its -wal and -shm files with
+        # the database's mode: so the database is made private first (an older one too).
+        make_private(self.path)
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(SCHEMA)
+        for suffix in ("-wal", "-shm"):  # opened by an older version, with a wider mode
+            if (side := self.path.with_name(self.path.name + suffix)).exists():
+                make_private(side)
 
     def close(self) -> None:
         self.db.close()
@@ -174,6 +183,8 @@ class Store:
         # Imported here: `grade` reads feedback through this module without the web libraries.
         from autograder.review.render import model_answers, read_answers
 
+        self.loaded_stamp = self.state_stamp()  # before reading: a write during it shows next
+        self.changed_answers = []
         results = load_results(self.out)
         if not results:
             raise Refused(f"{self.out}: no graded submissions (run `make grade` first)")
@@ -221,6 +232,27 @@ class Store:
                 + ", ".join(self.changed_answers))  # fmt: skip
         self.reconcile_csv(log)  # hand edits first, then the file reflects the store
         self.export_csv()
+
+    def state_stamp(self) -> int:
+        """Changes whenever `grade` writes OUT/.state: it renames each result into place
+        (files.write_atomic), a new inode every time, so the folder's (name, inode) pairs
+        change even within one tick of the file-system clock. One readdir, no stat."""
+        try:
+            with os.scandir(self.out / ".state") as entries:
+                return hash(tuple(sorted((e.name, e.inode()) for e in entries)))
+        except OSError:
+            return 0
+
+    def refresh(self, log: Any = print) -> bool:
+        """Load again if `grade` wrote OUT/.state since the last load (a late regrade):
+        a running server then shows the new answers, and a graded answer that changed
+        is marked not graded and blank in manual.csv, as at a start. Cheap otherwise
+        (one stat). Returns whether it loaded."""
+        with self._lock:
+            if self.state_stamp() == self.loaded_stamp:
+                return False
+            self.load(log)
+            return True
 
     def _put_answer(self, db: sqlite3.Connection, student: str, item: str, ans: Answer) -> None:
         key = ans.group_key()  # "not found" for a problem: never in the unanswered group

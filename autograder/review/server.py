@@ -16,6 +16,7 @@ server, no inline script, no remote anything.
 
 from __future__ import annotations
 
+import inspect
 import json
 import secrets
 import socket
@@ -26,6 +27,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import (
     FileResponse,
@@ -383,20 +385,35 @@ def create_app(store: Store, token: str, hosts: set[str] | None) -> Any:
             return PlainTextResponse(f"{exc}\n", status_code=404)
         return JSONResponse({"error": str(exc)}, status_code=422)
 
+    def log(message: str) -> None:
+        print(f"review: {message}", file=sys.stderr, flush=True)
+
+    def fresh(handler: Any) -> Any:
+        """``handler`` after a reload if `grade` ran since (a late regrade): no page shows,
+        and no save applies to, an answer the store has not read."""
+
+        async def endpoint(request: Request) -> Response:
+            await run_in_threadpool(store.refresh, log)
+            if inspect.iscoroutinefunction(handler):
+                return await handler(request)
+            return await run_in_threadpool(handler, request)
+
+        return endpoint
+
     routes = [
-        Route("/", overview),
+        Route("/", fresh(overview)),
         Route("/favicon.ico", lambda request: Response(status_code=204)),
-        Route("/item/{item}", first),
-        Route("/item/{item}/{student}", page),
-        Route("/api/state/{item}/{student}", api_state),
-        Route("/att/{aid:int}/{pos:int}", attachment),
-        Route("/fig/{aid:int}", figure),
-        Route("/pdf/{student}.pdf", pdf),
-        Route("/api/grade", api_grade, methods=["POST"]),
-        Route("/api/ungrade", api_ungrade, methods=["POST"]),
-        Route("/api/no-answer", api_no_answer, methods=["POST"]),
-        Route("/api/split", api_split, methods=["POST"]),
-        Route("/api/rubric", api_rubric, methods=["POST"]),
+        Route("/item/{item}", fresh(first)),
+        Route("/item/{item}/{student}", fresh(page)),
+        Route("/api/state/{item}/{student}", fresh(api_state)),
+        Route("/att/{aid:int}/{pos:int}", fresh(attachment)),
+        Route("/fig/{aid:int}", fresh(figure)),
+        Route("/pdf/{student}.pdf", fresh(pdf)),
+        Route("/api/grade", fresh(api_grade), methods=["POST"]),
+        Route("/api/ungrade", fresh(api_ungrade), methods=["POST"]),
+        Route("/api/no-answer", fresh(api_no_answer), methods=["POST"]),
+        Route("/api/split", fresh(api_split), methods=["POST"]),
+        Route("/api/rubric", fresh(api_rubric), methods=["POST"]),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     kd = katex_dir()
