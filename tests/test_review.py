@@ -15,6 +15,7 @@ from autograder.cells import grade_id
 from autograder.review.db import NO_ANSWER, Refused, Stale, Store, read_feedback
 from autograder.review.render import Answer, model_answers, normalise, render_markdown
 from autograder.rubric import load_rubric
+from tests.reviewing import answer_section, review_export_bounded
 
 RUBRIC = load_rubric()
 
@@ -489,3 +490,56 @@ def test_the_socket_listens_before_the_url_is_printed(tmp_path, monkeypatch, cap
     monkeypatch.setattr(uvicorn.Server, "run", run)
     assert server.serve(out) == 0
     assert seen == {"printed": True, "listening": 1}
+
+
+# -- reading the notebooks as grading reads them ---------------------------------------------
+def test_review_reads_notebooks_as_grading_does(tmp_path):
+    """Rows whose file is now a link (to the instructor notebook, a classmate's, /dev/zero),
+    a FIFO, or that grading refused: shown as problems, never read as answers."""
+    import shutil
+
+    from autograder import INSTRUCTOR_NB
+    from autograder.grade.outcome import SubmissionResult
+
+    out = make_out(tmp_path / "out", {s: {"q2_gradient": SAME} for s in
+                                      ("ann", "eve", "fay", "gus", "hal", "ivy")})  # fmt: skip
+    subs = out / "submissions"
+    links = {"eve": INSTRUCTOR_NB, "fay": subs / "ann.ipynb", "gus": "/dev/zero"}
+    for student, target in links.items():
+        (subs / f"{student}.ipynb").unlink()
+        os.symlink(target, subs / f"{student}.ipynb")
+    (subs / "hal.ipynb").unlink()
+    os.mkfifo(subs / "hal.ipynb")
+    # ivy's notebook is a regular file now, but grading refused what was there.
+    state = out / ".state" / "ivy.json"
+    data = json.loads(state.read_text())
+    refused = SubmissionResult("ivy", data["result"]["source"], "unreadable",
+                               reason="not graded: a FIFO (named pipe)")  # fmt: skip
+    state.write_text(json.dumps({"key": data["key"], "result": refused.to_json()}))
+    shutil.copy(INSTRUCTOR_NB, subs / "ivy.ipynb")
+
+    review_export_bounded(out)
+    store = Store(out, RUBRIC)
+    store.load(log=lambda m: None)
+    reasons = {"eve": "symbolic link", "fay": "symbolic link", "gus": "symbolic link",
+               "hal": "FIFO", "ivy": "FIFO"}  # fmt: skip
+    for student, reason in reasons.items():
+        for item in store.items:
+            ans = store.answer(student, item)
+            assert ans["source"] == "" and reason in ans["problem"], (student, item, dict(ans))
+            assert ans["natural_group"] == "unanswered"
+    ann = store.answer("ann", "q2_gradient")
+    assert store.group_members("q2_gradient", ann["grp"]) == ["ann"]  # fay is not grouped in
+    from starlette.testclient import TestClient
+
+    from autograder.review.server import create_app
+
+    client = TestClient(create_app(store, "s3cret", {"testserver"}), follow_redirects=False)
+    client.get("/?token=s3cret")
+    for student in reasons:
+        page = client.get(f"/item/q2_gradient/{student}")
+        assert page.status_code == 200, page.text
+        answer = answer_section(page.text)
+        assert 'class="warn">notebook not read: ' in answer and reasons[student] in answer
+        assert '<div class="md" id="answer"></div>' in answer, answer
+    store.close()

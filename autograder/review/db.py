@@ -24,6 +24,7 @@ import csv
 import io
 import json
 import math
+import os
 import sqlite3
 import threading
 import time
@@ -121,12 +122,16 @@ def _resolve(source: str, out: Path) -> Path:
     return p
 
 
-def _signature(path: Path) -> str:
+def _signature(path: Path, result: SubmissionResult) -> str:
+    """What the answers were read from: the entry itself (lstat: a link is never followed,
+    a FIFO never opened) and grading's verdict on it, so a row grading refused and later
+    graded (or the reverse) is read again."""
     try:
-        st = path.stat()
-        return f"{path}|{st.st_size}|{st.st_mtime_ns}"
+        st = os.lstat(path)
+        entry = f"{st.st_mode:o}|{st.st_size}|{st.st_mtime_ns}"
     except OSError:
-        return f"{path}|missing"
+        entry = "missing"
+    return f"{path}|{entry}|{result.refused}"
 
 
 class Store:
@@ -190,9 +195,11 @@ class Store:
             read = []
             for student, (_, result) in todo[start : start + 50]:
                 path = _resolve(result.source, self.out)
-                sig = _signature(path)
+                sig = _signature(path, result)
                 answers = (
-                    None if known.get(student) == sig else read_answers(path, list(self.items))
+                    None
+                    if known.get(student) == sig
+                    else read_answers(path, list(self.items), result.refused)
                 )
                 read.append((student, result, path, sig, answers))
             with self.tx() as db:
