@@ -12,6 +12,7 @@ import pytest
 
 from autograder.bench.review_class import PNG, make_out, png_attachment
 from autograder.cells import grade_id
+from autograder.inert import from_csv_cell
 from autograder.review.db import NO_ANSWER, Refused, Stale, Store, read_feedback
 from autograder.review.render import Answer, model_answers, normalise, render_markdown
 from autograder.rubric import load_rubric
@@ -543,3 +544,70 @@ def test_review_reads_notebooks_as_grading_does(tmp_path):
         assert 'class="warn">notebook not read: ' in answer and reasons[student] in answer
         assert '<div class="md" id="answer"></div>' in answer, answer
     store.close()
+
+
+@pytest.mark.slow
+def test_formula_like_ids_round_trip_through_grade_review_and_export(tmp_path):
+    """grade → a hand edit of manual.csv → review → export → lms.csv, for ids that
+    csv_cell guards (-, +, @; = and a tab become hashed ids), a roster whose lms_ids and
+    names look like formulas too, and manual.csv rows of students not in this run."""
+    import subprocess
+    import sys
+
+    from autograder.bench.review_class import notebook
+    from autograder.submissions import student_id
+    from tests.conftest import REPO
+
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    stems = ["-carol", "+dan", "@erin", "=frank", "\tgina", "ann"]
+    for stem in stems:
+        (folder / f"{stem}.ipynb").write_text(json.dumps(notebook({"q2_gradient": SAME})))
+    ids = {stem: student_id(stem) for stem in stems}
+    lms = {ids[stem]: (f"-{1001 + k}" if k % 2 else f"{1001 + k}") for k, stem in enumerate(stems)}
+    roster = tmp_path / "roster.csv"
+    with open(roster, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["student", "lms_id", "name"])
+        for k, s in enumerate(ids.values()):
+            w.writerow([s, lms[s], f"=Name {k}" if k % 2 else f"@Name {k}"])
+    out = tmp_path / "out"
+    grade = [sys.executable, "-m", "autograder", "grade", str(folder), "--out", str(out),
+             "--no-pdf", "--jobs", "2", "--roster", str(roster)]  # fmt: skip
+    p = subprocess.run(grade, cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert p.returncode == 0, p.stderr[-3000:]
+
+    # By hand: a grade for -carol (the file says '-carol), rows for two students not in this run.
+    rows = list(csv.reader(open(out / "manual.csv", newline="")))
+    col = rows[0].index("q2_gradient")
+    for r in rows[1:]:
+        if r[0] == "'-carol":
+            r[col] = "0.5"
+    rows += [["'-zed", *(["0.25"] * (len(rows[0]) - 1))], ["'=yan", *([""] * (len(rows[0]) - 1))]]
+    with open(out / "manual.csv", "w", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(rows)
+
+    store = Store(out, RUBRIC)
+    store.load(log=lambda m: None)
+    assert store.grade("-carol", "q2_gradient").score == 0.5  # imported, not dropped
+    store.set_grade("q2_gradient", {"+dan": store.grade("+dan", "q2_gradient").version}, [], "")
+    store.close()
+    review_export_bounded(out)
+
+    manual = read_manual_csv(out / "manual.csv")
+    assert manual["-carol"]["q2_gradient"] == "0.5" and manual["+dan"]["q2_gradient"] == "0"
+    assert manual["-zed"]["q2_gradient"] == "0.25" and "=yan" in manual
+    lms_rows = list(csv.DictReader(open(out / "lms.csv", newline="", encoding="utf-8")))
+    students = [from_csv_cell(r["student"]) for r in lms_rows]
+    assert sorted(students) == sorted(ids.values()), students  # each once
+    for r in lms_rows:
+        s = from_csv_cell(r["student"])
+        assert from_csv_cell(r["lms_id"]) == lms[s] and "no submission" not in r["note"], r
+
+
+def read_manual_csv(path):
+    """manual.csv as student (csv_cell undone) → {column → cell}."""
+    return {
+        from_csv_cell(r["student"]): r
+        for r in csv.DictReader(open(path, newline="", encoding="utf-8"))
+    }

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from autograder.grade.outcome import SubmissionResult
+from autograder.inert import from_csv_cell
 from autograder.report.manual import ManualGradesError, read_manual, write_manual_template
 from autograder.rubric import Item, Rubric
 
@@ -513,9 +514,17 @@ class Store:
         return rows[0][0] if rows else None
 
     def export_csv(self) -> None:
-        """Write manual.csv from the store, then remember what was written."""
+        """Write manual.csv from the store, then remember what was written. Rows of students
+        not in the store (typed by hand, or graded in another run) are kept as they are."""
         with self._lock:
-            write_manual_template(self.csv_path, self.rubric, self.students(), self.scores())
+            students, grades = self.students(), self.scores()
+            try:
+                entered = read_manual(self.csv_path, self.rubric)
+            except ManualGradesError as exc:
+                raise Refused(f"manual.csv cannot be read: {exc}; nothing was changed") from None
+            known = set(students)
+            grades |= {s: g for s, g in entered.items() if s not in known}
+            write_manual_template(self.csv_path, self.rubric, students, grades)
             text = self.csv_path.read_text(encoding="utf-8")
             with self.tx() as db:
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('last_export', ?)", (text,))
@@ -583,9 +592,12 @@ class Store:
 
 
 def _parse_csv(text: str) -> dict[str, dict[str, str]]:
+    """student id (as written before csv_cell guarded it) → {column → cell text}."""
     rows = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     return {
-        (r.get("student") or "").strip(): {k: (v or "").strip() for k, v in r.items() if k}
+        from_csv_cell((r.get("student") or "").strip()): {
+            k: (v or "").strip() for k, v in r.items() if k
+        }
         for r in rows
     }
 
