@@ -14,7 +14,7 @@ GRADE_ARGS ?=
 all: grade
 
 setup: .venv/.ready
-.venv/.ready: scripts/setup.sh requirements.txt requirements-sandbox.txt pyproject.toml
+.venv/.ready: scripts/setup.sh requirements.txt requirements-sandbox.txt pyproject.toml autograder/review/katex.env
 	@bash scripts/setup.sh
 	@touch $@
 

@@ -97,3 +97,6 @@ if [[ ! -f $rstamp || $(cat "$rstamp") != "$rwant" ]]; then
   fi
 fi
 echo "$RUNTIME" >"$VENV/sandbox-runtime"
+
+# --- KaTeX for `review` (issue 23: Debian's libjs-katex 0.16.4 has CVE-2024-28243) -------
+scripts/install_katex.sh "$RUNTIME_BASE"

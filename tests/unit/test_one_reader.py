@@ -53,6 +53,7 @@ NOT_SUBMISSIONS = {
     ("review/export.py", "_roster_from_lms"): "OUT/lms.csv",
     ("review/render.py", "_released_positions"): "the released notebook",
     ("review/render.py", "model_answers"): "the instructor notebook",
+    ("review/server.py", "katex_dirs"): "the pinned KaTeX version (katex.env)",
     ("rubric.py", "load_rubric"): "rubric.toml",
     ("run/isolation.py", "Cgroup.oom_kills"): "/sys/fs/cgroup",
     ("run/isolation.py", "_own_cgroup"): "/proc/self/cgroup",
