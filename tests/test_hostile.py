@@ -10,7 +10,8 @@ For the batch: it finishes within a bound, the repo is unchanged, no sandbox
 process survives, the loopback listener receives nothing, no payload ran on
 the host, the trusted processes' peak memory and the host's shared memory stay
 bounded, every CSV cell is inert, and no control character from student data
-reaches the terminal or a file of OUT.
+reaches the terminal or a file of OUT. The rows of the entries grading refuses (links,
+a FIFO) are then reviewed and exported: bounded, and shown as problems, never as answers.
 
 HW2_HOSTILE_CASES="a,b" grades only those cases (to show one failing, say).
 """

@@ -344,6 +344,47 @@ def test_foreign_host_and_cross_origin_changes_are_refused(client):
     assert again.status_code == 409 and again.json()["stale"]
 
 
+def test_a_forged_or_foreign_cookie_and_a_change_without_origin_are_refused(store):
+    from starlette.testclient import TestClient
+
+    from autograder.review.server import create_app
+
+    app = create_app(store, "s3cret", {"testserver"}, cookie="hw2_review_8001")
+    client = TestClient(app, follow_redirects=False)
+    client.cookies.set("hw2_review_8001", "s3cre7")  # a guessed token
+    assert client.get("/").status_code == 403
+    client.cookies.clear()
+    client.cookies.set("hw2_review_8002", "s3cret")  # another server's cookie name
+    assert client.get("/").status_code == 403
+    client.cookies.clear()
+    r = client.get("/?token=s3cret")
+    assert r.status_code == 303 and r.headers["set-cookie"].startswith("hw2_review_8001=s3cret;")
+    assert client.get("/").status_code == 200
+    body = {"item": "q2_gradient", "versions": {"cy": 0}, "applied": [], "comment": ""}
+    for origin in ({}, {"origin": "null"}, {"origin": "http://testserver.evil.example"}):
+        assert client.post("/api/grade", json=body, headers=origin).status_code == 403, origin
+    assert store.grade("cy", "q2_gradient").version == 0  # nothing changed
+
+
+def test_the_allow_list_admits_no_active_remote_or_clobbering_markup():
+    """The nh3 allow-list itself, so widening it is a visible change: no tag that runs,
+    loads or submits anything; no event handler, style, srcset, id or name (an ``id`` or
+    ``name`` could shadow window.katex or the page's own elements)."""
+    from autograder.review import render
+
+    banned = {"script", "style", "iframe", "frame", "frameset", "object", "embed", "applet",
+              "svg", "math", "form", "input", "button", "select", "textarea", "base", "meta",
+              "link", "audio", "video", "source", "track", "picture", "template", "slot",
+              "portal", "noscript", "area", "map"}  # fmt: skip
+    assert not banned & render._ALLOWED_TAGS
+    attrs = set().union(*render._ALLOWED_ATTRIBUTES.values())
+    assert not {a for a in attrs if a.startswith("on")}
+    assert not {"style", "srcset", "id", "name", "formaction", "action", "xlink:href"} & attrs
+    assert render._LINK_SCHEMES == ("http:", "https:", "mailto:")
+    html = render_markdown('<img name="katex" id="score" src="attachment:a.png">', {"a.png": "/x"})
+    assert "name=" not in html and "id=" not in html and 'src="/x"' in html
+
+
 def test_attachments_are_served_as_inert_images(client, store):
     client.get("/?token=s3cret")
     aid = store.answer("dee", "q1_graph")["id"]

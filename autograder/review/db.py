@@ -118,7 +118,7 @@ def _resolve(source: str, out: Path) -> Path:
     if p.is_absolute():
         return p
     for base in (Path.cwd(), out.resolve().parent):
-        if (base / p).exists():
+        if os.path.lexists(base / p):  # the entry itself: a link is not followed here either
             return base / p
     return p
 

@@ -159,7 +159,8 @@ def read_answers(path: Path, items: list[str], problem: str = "") -> dict[str, A
         if not isinstance(cells, list):
             raise ValueError("no list of cells")
     except UnreadableNotebook as exc:
-        return {i: Answer("", problem=f"notebook not read: {exc}") for i in items}
+        why = str(exc).removeprefix("not graded: ")
+        return {i: Answer("", problem=f"notebook not read: {why}") for i in items}
     except (ValueError, KeyError, TypeError) as exc:
         reason = str(exc)[:200]
         return {i: Answer("", problem=f"notebook not readable: {reason}") for i in items}
