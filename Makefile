@@ -16,7 +16,7 @@ all: grade
 # setup: what grading needs (TeX, the venv, the sandbox and PDF runtimes);
 # setup-test: that plus chromium, the test tools and the peers (scripts/setup.sh says what).
 setup: .venv/.ready
-.venv/.ready: scripts/setup.sh requirements.txt requirements-sandbox.txt requirements-pdf.txt pyproject.toml
+.venv/.ready: scripts/setup.sh requirements.txt requirements-sandbox.txt requirements-pdf.txt pyproject.toml autograder/review/katex.env
 	@bash scripts/setup.sh grade
 	@touch $@
 setup-test: .venv/.ready-test

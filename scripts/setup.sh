@@ -143,6 +143,8 @@ if [[ $PROFILE != gradescope ]]; then
   PDF_RUNTIME=${HW2_PDF_RUNTIME:-$RUNTIME_BASE/pdf-$(key requirements-pdf.txt)}
   runtime "$PDF_RUNTIME" requirements-pdf.txt
   echo "$PDF_RUNTIME" >"$VENV/pdf-runtime"
+  # KaTeX for `review` (Debian's libjs-katex 0.16.4 has CVE-2024-28243)
+  scripts/install_katex.sh "$RUNTIME_BASE"
 fi
 # The tests' ordinary user (tests/levels.py) runs the grader from a copy of the checkout with
 # this Python: root's .venv may be under a folder that user cannot enter.

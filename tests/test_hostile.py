@@ -10,7 +10,8 @@ For the batch: it finishes within a bound, the repo is unchanged, no sandbox
 process survives, the loopback listener receives nothing, no payload ran on
 the host, the trusted processes' peak memory and the host's shared memory stay
 bounded, every CSV cell is inert, and no control character from student data
-reaches the terminal or a file of OUT.
+reaches the terminal or a file of OUT. The rows of the entries grading refuses (links,
+a FIFO) are then reviewed and exported: bounded, and shown as problems, never as answers.
 
 HW2_HOSTILE_CASES="a,b" grades only those cases (to show one failing, say).
 """
@@ -494,3 +495,46 @@ def test_case_outcome(suite, name):
             continue  # it calls an attacked function: whatever it scores is fair
         else:
             assert got == points, f"{name}: {fn} lost points ({got} of {points})"
+
+
+# Entries grading refuses that `review` once read anyway: the instructor's notebook shown as
+# the student's answer, a classmate's grouped as identical, /dev/zero, a FIFO (issue 23).
+REVIEW_CASES = ("fifo", "link_classmate", "link_device", "link_instructor", "link_parent_folder")
+
+
+@pytest.mark.parametrize("name", [n for n in REVIEW_CASES if n in CASES])
+def test_review_shows_a_refused_entry_as_a_problem(suite, name, tmp_path):
+    """The batch's rows of the case (and of +A1, the classmate a link points at), reviewed
+    and exported: bounded, and every written item shows grading's reason, never an answer."""
+    from starlette.testclient import TestClient
+
+    from autograder.review.db import Store
+    from autograder.review.server import create_app
+    from tests.reviewing import answer_section, review_export_bounded
+
+    ids = suite["ids_of_case"][name]
+    assert ids, f"no row for {name}"
+    out = tmp_path / "out"
+    (out / ".state").mkdir(parents=True)
+    for student in {*ids, "+A1"}:
+        state = suite["out"] / ".state" / f"{student}.json"
+        if state.exists():
+            (out / ".state" / state.name).write_bytes(state.read_bytes())
+    review_export_bounded(out)
+    store = Store(out, RUBRIC)
+    try:
+        store.load(log=lambda m: None)
+        client = TestClient(create_app(store, "t", {"testserver"}), follow_redirects=False)
+        client.get("/?token=t")
+        for student in ids:
+            for item in store.items:
+                ans = store.answer(student, item)
+                assert ans["source"] == "" and CASES[name].reason in ans["problem"], dict(ans)
+                assert ans["natural_group"] == "unanswered"
+                page = client.get(f"/item/{item}/{student}")
+                assert page.status_code == 200
+                answer = answer_section(page.text)
+                assert "notebook not read: " in answer and CASES[name].reason in answer
+                assert '<div class="md" id="answer"></div>' in answer
+    finally:
+        store.close()

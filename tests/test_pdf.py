@@ -227,7 +227,7 @@ def test_unreadable_notebook_gets_the_score_page(tmp_path):
     result = fake_result("broken", bad, status="unreadable", reason="the file is not valid JSON")
     outcome = pdf.render_graded_pdf(result, RUBRIC, bad, tmp_path / "broken.pdf")
     assert outcome.produced and outcome.degraded == "score page only"
-    assert "not a valid Jupyter notebook" in outcome.reason
+    assert outcome.reason == "the file is not valid JSON"  # grading's reason: not read again
     text = text_of(outcome.path)
     assert "Student: broken" in text and "Question 3" in text
     assert "Not graded (unreadable): the file is not valid JSON" in text

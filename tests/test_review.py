@@ -12,9 +12,11 @@ import pytest
 
 from autograder.bench.review_class import PNG, make_out, png_attachment
 from autograder.cells import grade_id
+from autograder.inert import from_csv_cell
 from autograder.review.db import NO_ANSWER, Refused, Stale, Store, read_feedback
 from autograder.review.render import Answer, model_answers, normalise, render_markdown
 from autograder.rubric import load_rubric
+from tests.reviewing import answer_section, review_export_bounded
 
 RUBRIC = load_rubric()
 
@@ -408,6 +410,47 @@ def test_foreign_host_and_cross_origin_changes_are_refused(client):
     assert again.status_code == 409 and again.json()["stale"]
 
 
+def test_a_forged_or_foreign_cookie_and_a_change_without_origin_are_refused(store):
+    from starlette.testclient import TestClient
+
+    from autograder.review.server import create_app
+
+    app = create_app(store, "s3cret", {"testserver"}, cookie="hw2_review_8001")
+    client = TestClient(app, follow_redirects=False)
+    client.cookies.set("hw2_review_8001", "s3cre7")  # a guessed token
+    assert client.get("/").status_code == 403
+    client.cookies.clear()
+    client.cookies.set("hw2_review_8002", "s3cret")  # another server's cookie name
+    assert client.get("/").status_code == 403
+    client.cookies.clear()
+    r = client.get("/?token=s3cret")
+    assert r.status_code == 303 and r.headers["set-cookie"].startswith("hw2_review_8001=s3cret;")
+    assert client.get("/").status_code == 200
+    body = {"item": "q2_gradient", "versions": {"cy": 0}, "applied": [], "comment": ""}
+    for origin in ({}, {"origin": "null"}, {"origin": "http://testserver.evil.example"}):
+        assert client.post("/api/grade", json=body, headers=origin).status_code == 403, origin
+    assert store.grade("cy", "q2_gradient").version == 0  # nothing changed
+
+
+def test_the_allow_list_admits_no_active_remote_or_clobbering_markup():
+    """The nh3 allow-list itself, so widening it is a visible change: no tag that runs,
+    loads or submits anything; no event handler, style, srcset, id or name (an ``id`` or
+    ``name`` could shadow window.katex or the page's own elements)."""
+    from autograder.review import render
+
+    banned = {"script", "style", "iframe", "frame", "frameset", "object", "embed", "applet",
+              "svg", "math", "form", "input", "button", "select", "textarea", "base", "meta",
+              "link", "audio", "video", "source", "track", "picture", "template", "slot",
+              "portal", "noscript", "area", "map"}  # fmt: skip
+    assert not banned & render._ALLOWED_TAGS
+    attrs = set().union(*render._ALLOWED_ATTRIBUTES.values())
+    assert not {a for a in attrs if a.startswith("on")}
+    assert not {"style", "srcset", "id", "name", "formaction", "action", "xlink:href"} & attrs
+    assert render._LINK_SCHEMES == ("http:", "https:", "mailto:")
+    html = render_markdown('<img name="katex" id="score" src="attachment:a.png">', {"a.png": "/x"})
+    assert "name=" not in html and "id=" not in html and 'src="/x"' in html
+
+
 def test_attachments_are_served_as_inert_images(client, store):
     client.get("/?token=s3cret")
     aid = store.answer("dee", "q1_graph")["id"]
@@ -555,3 +598,123 @@ def test_the_socket_listens_before_the_url_is_printed(tmp_path, monkeypatch, cap
     monkeypatch.setattr(uvicorn.Server, "run", run)
     assert server.serve(out) == 0
     assert seen == {"printed": True, "listening": 1}
+
+
+# -- reading the notebooks as grading reads them ---------------------------------------------
+def test_review_reads_notebooks_as_grading_does(tmp_path):
+    """Rows whose file is now a link (to the instructor notebook, a classmate's, /dev/zero),
+    a FIFO, or that grading refused: shown as problems, never read as answers."""
+    import shutil
+
+    from autograder import INSTRUCTOR_NB
+    from autograder.grade.outcome import SubmissionResult
+
+    out = make_out(tmp_path / "out", {s: {"q2_gradient": SAME} for s in
+                                      ("ann", "eve", "fay", "gus", "hal", "ivy")})  # fmt: skip
+    subs = out / "submissions"
+    links = {"eve": INSTRUCTOR_NB, "fay": subs / "ann.ipynb", "gus": "/dev/zero"}
+    for student, target in links.items():
+        (subs / f"{student}.ipynb").unlink()
+        os.symlink(target, subs / f"{student}.ipynb")
+    (subs / "hal.ipynb").unlink()
+    os.mkfifo(subs / "hal.ipynb")
+    # ivy's notebook is a regular file now, but grading refused what was there.
+    state = out / ".state" / "ivy.json"
+    data = json.loads(state.read_text())
+    refused = SubmissionResult("ivy", data["result"]["source"], "unreadable",
+                               reason="not graded: a FIFO (named pipe)")  # fmt: skip
+    state.write_text(json.dumps({"key": data["key"], "result": refused.to_json()}))
+    shutil.copy(INSTRUCTOR_NB, subs / "ivy.ipynb")
+
+    review_export_bounded(out)
+    store = Store(out, RUBRIC)
+    store.load(log=lambda m: None)
+    reasons = {"eve": "symbolic link", "fay": "symbolic link", "gus": "symbolic link",
+               "hal": "FIFO", "ivy": "FIFO"}  # fmt: skip
+    for student, reason in reasons.items():
+        for item in store.items:
+            ans = store.answer(student, item)
+            assert ans["source"] == "" and reason in ans["problem"], (student, item, dict(ans))
+            assert ans["natural_group"] == "unanswered"
+    ann = store.answer("ann", "q2_gradient")
+    assert store.group_members("q2_gradient", ann["grp"]) == ["ann"]  # fay is not grouped in
+    from starlette.testclient import TestClient
+
+    from autograder.review.server import create_app
+
+    client = TestClient(create_app(store, "s3cret", {"testserver"}), follow_redirects=False)
+    client.get("/?token=s3cret")
+    for student in reasons:
+        page = client.get(f"/item/q2_gradient/{student}")
+        assert page.status_code == 200, page.text
+        answer = answer_section(page.text)
+        assert 'class="warn">notebook not read: ' in answer and reasons[student] in answer
+        assert '<div class="md" id="answer"></div>' in answer, answer
+    store.close()
+
+
+@pytest.mark.slow
+def test_formula_like_ids_round_trip_through_grade_review_and_export(tmp_path):
+    """grade → a hand edit of manual.csv → review → export → lms.csv, for ids that
+    csv_cell guards (-, +, @; = and a tab become hashed ids), a roster whose lms_ids and
+    names look like formulas too, and manual.csv rows of students not in this run."""
+    import subprocess
+    import sys
+
+    from autograder.bench.review_class import notebook
+    from autograder.submissions import student_id
+    from tests.conftest import REPO
+
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    stems = ["-carol", "+dan", "@erin", "=frank", "\tgina", "ann"]
+    for stem in stems:
+        (folder / f"{stem}.ipynb").write_text(json.dumps(notebook({"q2_gradient": SAME})))
+    ids = {stem: student_id(stem) for stem in stems}
+    lms = {ids[stem]: (f"-{1001 + k}" if k % 2 else f"{1001 + k}") for k, stem in enumerate(stems)}
+    roster = tmp_path / "roster.csv"
+    with open(roster, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["student", "lms_id", "name"])
+        for k, s in enumerate(ids.values()):
+            w.writerow([s, lms[s], f"=Name {k}" if k % 2 else f"@Name {k}"])
+    out = tmp_path / "out"
+    grade = [sys.executable, "-m", "autograder", "grade", str(folder), "--out", str(out),
+             "--no-pdf", "--jobs", "2", "--roster", str(roster)]  # fmt: skip
+    p = subprocess.run(grade, cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert p.returncode == 0, p.stderr[-3000:]
+
+    # By hand: a grade for -carol (the file says '-carol), rows for two students not in this run.
+    rows = list(csv.reader(open(out / "manual.csv", newline="")))
+    col = rows[0].index("q2_gradient")
+    for r in rows[1:]:
+        if r[0] == "'-carol":
+            r[col] = "0.5"
+    rows += [["'-zed", *(["0.25"] * (len(rows[0]) - 1))], ["'=yan", *([""] * (len(rows[0]) - 1))]]
+    with open(out / "manual.csv", "w", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(rows)
+
+    store = Store(out, RUBRIC)
+    store.load(log=lambda m: None)
+    assert store.grade("-carol", "q2_gradient").score == 0.5  # imported, not dropped
+    store.set_grade("q2_gradient", {"+dan": store.grade("+dan", "q2_gradient").version}, [], "")
+    store.close()
+    review_export_bounded(out)
+
+    manual = read_manual_csv(out / "manual.csv")
+    assert manual["-carol"]["q2_gradient"] == "0.5" and manual["+dan"]["q2_gradient"] == "0"
+    assert manual["-zed"]["q2_gradient"] == "0.25" and "=yan" in manual
+    lms_rows = list(csv.DictReader(open(out / "lms.csv", newline="", encoding="utf-8")))
+    students = [from_csv_cell(r["student"]) for r in lms_rows]
+    assert sorted(students) == sorted(ids.values()), students  # each once
+    for r in lms_rows:
+        s = from_csv_cell(r["student"])
+        assert from_csv_cell(r["lms_id"]) == lms[s] and "no submission" not in r["note"], r
+
+
+def read_manual_csv(path):
+    """manual.csv as student (csv_cell undone) → {column → cell}."""
+    return {
+        from_csv_cell(r["student"]): r
+        for r in csv.DictReader(open(path, newline="", encoding="utf-8"))
+    }

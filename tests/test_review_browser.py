@@ -370,3 +370,42 @@ def test_attachment_image_is_shown(browser, serve, tmp_path):
     img = tab.page.locator("#answer img")
     assert img.evaluate("i => i.complete && i.naturalWidth") == 1
     assert tab.external == []
+
+
+# CVE-2024-28243: each \edef multiplies the token list by 10 while KaTeX counted one expansion;
+# five levels are 10⁵ tokens per formula (about 30 s each with KaTeX 0.16.4), three formulas
+# kept a page from loading for minutes. A fixed KaTeX stops at maxExpand and says so.
+EDEF_BOMB = "$" + "\\def\\a{x}" + ("\\edef\\a{" + "\\a" * 10 + "}") * 5 + "\\a$"
+MATH_SECONDS = 60  # generous: a fixed KaTeX typesets this page in well under a second
+
+
+def test_nested_edef_chains_cannot_stall_the_page(browser, serve, tmp_path):
+    from autograder.review.server import katex_dir
+
+    assert katex_dir() is not None, "KaTeX not installed: run scripts/install_katex.sh"
+    answer = f"First {EDEF_BOMB}, then {EDEF_BOMB}, and {EDEF_BOMB}."
+    out = make_out(tmp_path / "out", {"ann": {"q1_backward": answer}})
+    tab = Tab(browser, serve(out))
+    tab.page.goto(tab.server.base + "/item/q1_backward/ann", wait_until="commit")
+    tab.page.wait_for_selector("body[data-ready='1']", timeout=MATH_SECONDS * 1000)
+    assert tab.page.locator("#answer .math").count() == 3
+    assert tab.page.locator("#answer .katex-error").count() == 3  # refused, not expanded
+    assert tab.external == []
+    tab.ctx.close()
+
+
+def test_two_servers_on_one_host_keep_their_own_sessions(browser, serve, tmp_path):
+    """One browser (one cookie jar) signed in to two review servers: browsers send a host's
+    cookies to all its ports, so with one cookie name the second sign-in logged out the first."""
+    a = serve(make_out(tmp_path / "a", {"ann": {"q2_slow": "answer of ann"}}))
+    b = serve(make_out(tmp_path / "b", {"bob": {"q2_slow": "answer of bob"}}))
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    page.goto(a.url)
+    page.goto(b.url)
+    for server, student in ((a, "ann"), (b, "bob"), (a, "ann")):
+        r = page.goto(f"{server.base}/item/q2_slow/{student}")
+        assert r.status == 200, (server.base, r.status, page.content()[:200])
+        assert f"answer of {student}" in page.inner_text("#answer")
+    assert len({c["name"] for c in ctx.cookies()}) == 2
+    ctx.close()

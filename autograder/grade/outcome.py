@@ -45,6 +45,12 @@ class SubmissionResult:
     note: str = ""  # about the row itself (a changed id, a row kept from an earlier run)
     isolation: str = ""  # the level student code ran at (autograder.run.isolation.Level)
 
+    @property
+    def refused(self) -> str:
+        """Why grading did not read this row's file (a link, a FIFO, …), or "" if it did.
+        Later steps (review, export, PDFs) show that reason and never open the file."""
+        return (self.reason or "not graded") if self.status == "unreadable" else ""
+
     def item_score(self, item_id: str, points: float) -> float:
         """points × (weight of passed tests) / (weight of all tests) for an auto item."""
         tests = [t for t in self.tests if t.item == item_id]

@@ -179,13 +179,14 @@ MAX_ROUNDS = 3  # typeset, show the failing cells as source, typeset again
 _SAFE_IMAGE = re.compile(r"^img[0-9]{1,3}\.(png|jpg)$")
 
 
-def _read_bytes(path: Path) -> tuple[bytes | None, str]:
+def _read_bytes(path: Path, problem: str = "") -> tuple[bytes | None, str]:
     """The notebook's bytes, or None and why, read as grading reads them
-    (autograder.submissions.read_notebook_bytes: no link, FIFO or device, size first)."""
-    from autograder.submissions import UnreadableNotebook, read_notebook_bytes
+    (autograder.submissions.read_submission: no link, FIFO or device, size first).
+    ``problem``: why grading refused the file; it is then not opened again."""
+    from autograder.submissions import Submission, UnreadableNotebook, read_submission
 
     try:
-        return read_notebook_bytes(path), ""
+        return read_submission(Submission(path.stem, path, problem=problem)), ""
     except UnreadableNotebook as exc:
         return None, str(exc)
 
@@ -369,7 +370,7 @@ def export_pdf(notebook: Path, dest: Path) -> PdfOutcome:
 
 def _graded(lane: Lane, result: SubmissionResult, rubric: Rubric, notebook: Path,
             dest: Path) -> PdfOutcome:  # fmt: skip
-    raw, why = _read_bytes(notebook)
+    raw, why = _read_bytes(notebook, result.refused)
     return _render(
         lane,
         student=result.student,

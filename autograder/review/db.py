@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from autograder.files import make_private
 from autograder.grade.outcome import SubmissionResult
+from autograder.inert import from_csv_cell
 from autograder.report.manual import ManualGradesError, read_manual, write_manual_template
 from autograder.rubric import Item, Rubric
 
@@ -118,7 +119,7 @@ def _resolve(source: str, out: Path) -> Path:
     if p.is_absolute():
         return p
     for base in (Path.cwd(), out.resolve().parent):
-        if (base / p).exists():
+        if os.path.lexists(base / p):  # the entry itself: a link is not followed here either
             return base / p
     return p
 
@@ -127,12 +128,16 @@ def _resolve(source: str, out: Path) -> Path:
 FINDING = "regions-1"
 
 
-def _signature(path: Path) -> str:
+def _signature(path: Path, result: SubmissionResult) -> str:
+    """What the answers were read from: the entry itself (lstat: a link is never followed,
+    a FIFO never opened) and grading's verdict on it, so a row grading refused and later
+    graded (or the reverse) is read again."""
     try:
-        st = path.stat()
-        return f"{FINDING}|{path}|{st.st_size}|{st.st_mtime_ns}"
+        st = os.lstat(path)
+        entry = f"{st.st_mode:o}|{st.st_size}|{st.st_mtime_ns}"
     except OSError:
-        return f"{FINDING}|{path}|missing"
+        entry = "missing"
+    return f"{FINDING}|{path}|{entry}|{result.refused}"
 
 
 class Store:
@@ -205,9 +210,11 @@ class Store:
             read = []
             for student, (_, result) in todo[start : start + 50]:
                 path = _resolve(result.source, self.out)
-                sig = _signature(path)
+                sig = _signature(path, result)
                 answers = (
-                    None if known.get(student) == sig else read_answers(path, list(self.items))
+                    None
+                    if known.get(student) == sig
+                    else read_answers(path, list(self.items), result.refused)
                 )
                 read.append((student, result, path, sig, answers))
             with self.tx() as db:
@@ -561,9 +568,17 @@ class Store:
         return rows[0][0] if rows else None
 
     def export_csv(self) -> None:
-        """Write manual.csv from the store, then remember what was written."""
+        """Write manual.csv from the store, then remember what was written. Rows of students
+        not in the store (typed by hand, or graded in another run) are kept as they are."""
         with self._lock:
-            write_manual_template(self.csv_path, self.rubric, self.students(), self.scores())
+            students, grades = self.students(), self.scores()
+            try:
+                entered = read_manual(self.csv_path, self.rubric)
+            except ManualGradesError as exc:
+                raise Refused(f"manual.csv cannot be read: {exc}; nothing was changed") from None
+            known = set(students)
+            grades |= {s: g for s, g in entered.items() if s not in known}
+            write_manual_template(self.csv_path, self.rubric, students, grades)
             text = self.csv_path.read_text(encoding="utf-8")
             with self.tx() as db:
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('last_export', ?)", (text,))
@@ -631,9 +646,12 @@ class Store:
 
 
 def _parse_csv(text: str) -> dict[str, dict[str, str]]:
+    """student id (as written before csv_cell guarded it) → {column → cell text}."""
     rows = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     return {
-        (r.get("student") or "").strip(): {k: (v or "").strip() for k, v in r.items() if k}
+        from_csv_cell((r.get("student") or "").strip()): {
+            k: (v or "").strip() for k, v in r.items() if k
+        }
         for r in rows
     }
 

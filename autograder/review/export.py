@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from autograder.files import write_atomic
+from autograder.inert import from_csv_cell
 from autograder.report.gradebook import gradebook_csv
 from autograder.report.lms import lms_csv
 from autograder.report.manual import read_manual
@@ -25,10 +26,14 @@ from autograder.rubric import Rubric, load_rubric
 
 
 def _roster_from_lms(path: Path) -> dict[str, dict[str, str]]:
-    """The roster `grade --roster` used, read back from the lms.csv it wrote."""
+    """The roster `grade --roster` used, read back from the lms.csv it wrote (every cell
+    through from_csv_cell: the file guards ids like -carol as '-carol)."""
     rows = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8")))
     return {
-        r["student"]: {"lms_id": r["lms_id"], "name": r["name"]}
+        from_csv_cell(r["student"]): {
+            "lms_id": from_csv_cell(r["lms_id"] or ""),
+            "name": from_csv_cell(r["name"] or ""),
+        }
         for r in rows
         if r.get("student") and "not in the roster" not in (r.get("note") or "")
     }

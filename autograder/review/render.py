@@ -31,7 +31,6 @@ from autograder.cells import TEXT_STUB, grade_id
 GRAPH_CELL = "fig_graph"  # the notebook cell that draws Q1's computational graph
 
 # Bounds: whatever a student pastes, a page stays small and quick.
-MAX_NOTEBOOK_BYTES = 100 << 20
 MAX_ANSWER_CHARS = 20_000  # rendered (as in the PDF); the rest is cut with a visible note
 MAX_ATTACHMENT_BYTES = 8 << 20  # decoded; larger images are listed, not shown
 MAX_ATTACHMENTS = 20  # per answer, attachments and pasted images together
@@ -221,17 +220,27 @@ def _figure(cells: list, region: answers.Region) -> bytes | None:
     return None
 
 
-def read_answers(path: Path, items: list[str]) -> dict[str, Answer]:
-    """item id → the student's answer; a missing region or notebook gives a ``problem``."""
+def read_answers(path: Path, items: list[str], problem: str = "") -> dict[str, Answer]:
+    """item id → the student's answer; a missing region or notebook gives a ``problem``.
+
+    The file is read as grading reads it (autograder.submissions.read_submission): no
+    link followed, a regular file only, its size checked before any byte is read.
+    ``problem`` is why grading refused the file (a link, a FIFO, …): it is then not
+    opened at all, and every item shows that reason instead of an answer.
+    """
+    from autograder.submissions import Submission, UnreadableNotebook, read_submission
+
     try:
-        if path.stat().st_size > MAX_NOTEBOOK_BYTES:
-            raise ValueError("the notebook is too large")
-        nb = json.loads(path.read_bytes().decode("utf-8"))
+        raw = read_submission(Submission(path.stem, path, problem=problem))
+        nb = json.loads(raw.decode("utf-8"))
         cells = nb["cells"]
         if not isinstance(cells, list):
             raise ValueError("no list of cells")
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else str(exc)[:200]
+    except UnreadableNotebook as exc:
+        why = str(exc).removeprefix("not graded: ")
+        return {i: Answer("", problem=f"notebook not read: {why}") for i in items}
+    except (ValueError, KeyError, TypeError) as exc:
+        reason = str(exc)[:200]
         return {i: Answer("", problem=f"notebook not readable: {reason}") for i in items}
     return answers_in(nb, items)
 

@@ -2,8 +2,8 @@
 
 Starlette (a small ASGI framework) served by uvicorn, Jinja2 templates with
 autoescaping, a little JavaScript and no build step. Everything it serves comes
-from this package, OUT and installed Debian packages (KaTeX from libjs-katex): it
-never touches the network.
+from this package, OUT and the KaTeX set-up installed (scripts/install_katex.sh, the
+version in katex.env): it never touches the network.
 
 Access: the printed URL carries a random token, as Jupyter's does. The first
 request trades it for an HttpOnly, SameSite=Strict cookie and is redirected to a
@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
+import re
 import secrets
 import socket
 import sys
@@ -44,7 +46,7 @@ from autograder.review.db import NO_ANSWER, Refused, Stale, Store
 from autograder.review.render import model_answers, render_markdown
 
 HERE = Path(__file__).resolve().parent
-KATEX_DIRS = (Path("/usr/share/javascript/katex"),)  # Debian's libjs-katex
+KATEX_PIN = HERE / "katex.env"  # the KaTeX version scripts/install_katex.sh installs
 COOKIE = "hw2_review"
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -56,22 +58,38 @@ CSP_FILE = "default-src 'none'; sandbox"
 MAX_BODY = 256 << 10
 
 
+@cache
+def katex_dirs() -> tuple[Path, ...]:
+    """Where set-up puts KaTeX (scripts/install_katex.sh): as root /opt/hw2-autograder,
+    else the user's data folder. HW2_KATEX_DIR names another (a test uses Debian's 0.16.4)."""
+    if env := os.environ.get("HW2_KATEX_DIR"):
+        return (Path(env),)
+    m = re.search(r"^KATEX_VERSION=(\S+)$", KATEX_PIN.read_text(encoding="utf-8"), re.M)
+    name = f"katex-{m.group(1) if m else 'unknown'}"
+    data = os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
+    return (Path("/opt/hw2-autograder") / name, Path(data) / "hw2-autograder" / name)
+
+
 def katex_dir() -> Path | None:
-    return next((d for d in KATEX_DIRS if (d / "katex.min.js").exists()), None)
+    return next((d for d in katex_dirs() if (d / "katex.min.js").exists()), None)
 
 
 class Guard:
-    """ASGI middleware: token → cookie, Host and Origin checks, security headers."""
+    """ASGI middleware: token → cookie, Host and Origin checks, security headers.
 
-    def __init__(self, app: Any, token: str, hosts: set[str] | None) -> None:
-        self.app, self.token, self.hosts = app, token, hosts
+    ``cookie`` names the cookie: one per server (its port), since a browser sends a
+    host's cookies to every port of it, and two servers sharing a name log each other out.
+    """
+
+    def __init__(self, app: Any, token: str, hosts: set[str] | None, cookie: str = COOKIE) -> None:
+        self.app, self.token, self.hosts, self.cookie = app, token, hosts, cookie
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        cookie = _cookie(headers.get("cookie", ""), COOKIE)
+        cookie = _cookie(headers.get("cookie", ""), self.cookie)
         given = (query.get("token") or [""])[0]
         host = headers.get("host", "")
         if self.hosts is not None and host not in self.hosts:
@@ -80,7 +98,7 @@ class Guard:
             rest = {k: v for k, v in query.items() if k != "token"}
             url = scope["path"] + ("?" + urlencode(rest, doseq=True) if rest else "")
             resp = RedirectResponse(url, status_code=303)
-            resp.set_cookie(COOKIE, self.token, httponly=True, samesite="strict", path="/")
+            resp.set_cookie(self.cookie, self.token, httponly=True, samesite="strict", path="/")
             _secure(resp)
             return await resp(scope, receive, send)
         if not (cookie and _same(cookie, self.token)):
@@ -154,9 +172,10 @@ def _rubric_text_html(text: str) -> str:
     return render_markdown(text)
 
 
-def create_app(store: Store, token: str, hosts: set[str] | None) -> Any:
+def create_app(store: Store, token: str, hosts: set[str] | None, cookie: str = COOKIE) -> Any:
     """The app behind its Guard. ``hosts``: the Host headers to accept (None: any, when the
-    server listens beyond loopback, where DNS rebinding is not the threat)."""
+    server listens beyond loopback, where DNS rebinding is not the threat); ``cookie``: the
+    name of this server's cookie (see Guard)."""
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     items = store.items
     has_pdf = (store.out / "pdf").is_dir()
@@ -425,7 +444,7 @@ def create_app(store: Store, token: str, hosts: set[str] | None) -> Any:
         routes=routes,
         exception_handlers={Stale: on_stale, Refused: on_refused},
     )
-    return Guard(app, token, hosts)
+    return Guard(app, token, hosts, cookie)
 
 
 def serve(out: Path, host: str = "127.0.0.1", port: int = 0) -> int:
@@ -457,10 +476,10 @@ def serve(out: Path, host: str = "127.0.0.1", port: int = 0) -> int:
     shown = f"[{host}]" if family == socket.AF_INET6 else host
     loopback = host in ("127.0.0.1", "localhost", "::1")
     hosts = {f"{shown}:{port}", f"127.0.0.1:{port}", f"localhost:{port}"} if loopback else None
-    app = create_app(store, token, hosts)
+    app = create_app(store, token, hosts, cookie=f"{COOKIE}_{port}")
     if katex_dir() is None:
-        print("review: KaTeX not found (Debian package libjs-katex): math shows as TeX",
-              file=sys.stderr)  # fmt: skip
+        print("review: KaTeX not found (run `make setup`: scripts/install_katex.sh): "
+              "math shows as TeX", file=sys.stderr)  # fmt: skip
     print(f"review: grading {out} at http://{shown}:{port}/?token={token}", flush=True)
     if not loopback:
         print(f"review: WARNING: listening on {host}, reachable from other machines",
