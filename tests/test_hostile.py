@@ -62,6 +62,16 @@ _lo, _, _hi = os.environ.get("HW2_HOSTILE_SLOTS", "240-247").partition("-")
 SLOTS = range(int(_lo), int(_hi) + 1)
 MEMORY_MB = 2048  # the grader's default --memory: one submission's processes and files together
 HOSTILE_USER = "hw2-hostile"
+# Where a slot uid can write at the uid level (no mount namespace): checked after the batch.
+WRITABLE = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/dev/mqueue")
+BASE = (
+    Path("/run/hw2-autograder")
+    if Path("/run/hw2-autograder").is_dir()
+    else Path("/tmp/hw2-autograder-0")
+)
+# One sandbox's files: /tmp (256 MiB) and /dev/shm (16 MiB), or the watchdog's share at the
+# uid level plus what can be written in one of its intervals (measured: 25 MiB).
+FILES_MIB = 256 + 16 + 64
 HOST_MARKERS = [Path("/tmp/pwned-by-student"), Path("/tmp/results.json"), Path("/tmp/grades.csv")]
 
 
@@ -168,6 +178,7 @@ class MemorySampler:
 
     def __init__(self, user: int = 0) -> None:
         self.user, self.peak, self.peak_what = user, 0, ""
+        self.files_peak, self.files_what = 0, ""
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -192,6 +203,8 @@ class MemorySampler:
             files = _own_tmpfs_bytes(g["pids"])
             if not self.user:
                 files += _files_of(g["uid"])
+            if files > self.files_peak:
+                self.files_peak, self.files_what = files, key
             if g["anon"] + files > self.peak:
                 self.peak = g["anon"] + files
                 self.peak_what = f"{key}: {g['anon'] >> 20} MiB of processes + {files >> 20} MiB"
@@ -264,16 +277,50 @@ def _pss_anon(pid: int) -> int:
 
 
 def _files_of(uid: int) -> int:
+    """Bytes of the files ``uid`` owns in the host's world-writable folders and in its own
+    slot folder (cwd, HOME and TMPDIR at the uid level), whole trees, links not followed."""
     total = 0
-    for root in ("/dev/shm", "/tmp", "/var/tmp"):
-        try:
-            for entry in os.scandir(root):
-                st = entry.stat(follow_symlinks=False)
-                if st.st_uid == uid:
-                    total += st.st_blocks * 512
-        except OSError:
-            pass
+    for _, st in _owned_by(uid):
+        total += st.st_blocks * 512
     return total
+
+
+def _owned_by(uid: int, roots=WRITABLE) -> list[tuple[str, os.stat_result]]:
+    """Every entry owned by ``uid`` under ``roots`` and the slot folders (links not followed),
+    with its lstat."""
+    found = []
+    slot_folders = [str(BASE / f"slot-{uid - SANDBOX_UID_BASE}")]
+    for root in (*roots, *slot_folders):
+        for top, dirs, names in os.walk(root):
+            for name in dirs + names:
+                path = os.path.join(top, name)
+                try:
+                    st = os.lstat(path)
+                except OSError:
+                    continue
+                if st.st_uid == uid:
+                    found.append((path, st))
+    return found
+
+
+def _sysv_ipc_of(uids: set[int]) -> list[str]:
+    """The host's System V IPC objects (shm, sem, msg) that one of ``uids`` owns or made."""
+    found = []
+    for kind in ("shm", "sem", "msg"):
+        lines = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()
+        head = lines[0].split()
+        for line in lines[1:]:
+            f = dict(zip(head, line.split(), strict=False))
+            if {int(f["uid"]), int(f["cuid"])} & uids:
+                found.append(f"{kind} {line.split()[1]} of uid {f['uid']}")
+    return found
+
+
+def _host_shmem_mib() -> float:
+    for line in open("/proc/meminfo"):
+        if line.startswith("Shmem:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 class Listener:
@@ -335,6 +382,7 @@ def suite(request):
             for entry in (top, *(os.path.join(top, n) for n in dirs + files)):
                 os.chown(entry, place.uid, place.uid, follow_symlinks=False)
     before = _repo_digest(), _repo_digest(place.repo)
+    shmem_before = _host_shmem_mib()
     start = time.monotonic()
     cmd = place.command(["-m", "autograder", "grade", str(folder), "--out", str(out),
                          "--timeout", "3", "--jobs", "2", "--no-pdf"])  # fmt: skip
@@ -358,6 +406,15 @@ def suite(request):
         time.sleep(0.1)
     sampler.close()
     listener.close()
+    uids = {place.uid} if place.uid else {SANDBOX_UID_BASE + s for s in SLOTS}
+    # Rootless, the user's own folders (its copy of the repo, its lock folder) are not leftovers.
+    own = (str(place.top), f"/tmp/hw2-autograder-{place.uid}")
+    left_files = [
+        path for uid in sorted(uids) for path, _ in _owned_by(uid)
+        if not (place.uid and path.startswith(own))
+    ]  # fmt: skip
+    left_ipc = _sysv_ipc_of(uids)
+    shmem_after = _host_shmem_mib()
     assert proc.returncode == 0, output.decode(errors="replace")[-3000:]
     rows = list(csv.DictReader(open(out / "grades.csv", newline="", encoding="utf-8")))
     # The student id as the file system knows it (a formula-like one is written '+A1).
@@ -382,6 +439,11 @@ def suite(request):
         "out": out,
         "repo_changed": (_repo_digest(), _repo_digest(place.repo)) != before,
         "leftovers": _sandbox_processes(place.uid),
+        "left_files": left_files,
+        "left_ipc": left_ipc,
+        "shmem_kept_mib": shmem_after - shmem_before,
+        "files_peak": sampler.files_peak,
+        "files_what": sampler.files_what,
         "received": listener.received,
     }
 
@@ -412,6 +474,24 @@ def test_batch_completes_and_leaves_nothing_behind(suite):
     assert sorted(i for found in ids.values() for i in found) == sorted(suite["by_student"])
     for student in suite["by_student"]:  # any name becomes a short, safe file name
         assert re.fullmatch(r"[A-Za-z0-9_@+-][A-Za-z0-9_.@+-]{0,79}", student), student
+
+
+@pytest.mark.slow
+def test_no_file_or_ipc_object_outlives_the_batch(suite):
+    # leave_traces writes in every writable place and makes System V and POSIX IPC objects;
+    # sysv_shm_big detaches 3 × 400 MB of shared memory. At the uid level they are the
+    # host's (no mount or IPC namespace): the clean-up must remove them by owner.
+    assert suite["left_files"] == [], "files of a slot uid survived grading"
+    assert suite["left_ipc"] == [], "System V IPC objects of a slot uid survived grading"
+    assert suite["shmem_kept_mib"] < 256, f"host Shmem grew by {suite['shmem_kept_mib']:.0f} MiB"
+
+
+@pytest.mark.slow
+def test_each_sandbox_stays_under_its_file_budget(suite):
+    # fill_home: 34 × 60 MB in HOME, TMPDIR and the working folder (the slot's own folder at
+    # the uid level), leave_traces: a file in every writable place.
+    files_mib = suite["files_peak"] / 2**20
+    assert files_mib < FILES_MIB, f"{suite['files_what']}: {files_mib:.0f} MiB of files"
 
 
 @pytest.mark.slow

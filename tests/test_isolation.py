@@ -7,6 +7,7 @@ output ownership and modes, the exit status of an incomplete run, and set-up.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -363,6 +364,84 @@ def test_run_confined_gives_the_tool_its_work_folder_only(tmp_path, level):
     if level is Level.FULL:  # at the uid level the grading command protects the repo
         assert "No such file" in (work / "repo.txt").read_text()
     shutil.rmtree(work)
+
+
+def _sysv_of(uid: int) -> list[str]:
+    rows = []
+    for kind in ("shm", "sem", "msg"):
+        lines = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()
+        head = lines[0].split()
+        for line in lines[1:]:
+            f = dict(zip(head, line.split(), strict=False))
+            if str(uid) in (f["uid"], f["cuid"]):
+                rows.append(f"{kind} {line.split()[1]}")
+    return rows
+
+
+MQ_OPEN = (
+    "import ctypes, os; rt = ctypes.CDLL('librt.so.1', use_errno=True); "
+    "print(rt.mq_open(b'/hw2-test', os.O_CREAT | os.O_RDWR, 0o600, None), ctypes.get_errno())"
+)
+
+
+@pytest.mark.parametrize("level", [Level.FULL, Level.UID])
+def test_run_confined_leaves_no_file_or_ipc_object_on_the_host(level):
+    """System V objects and files in every writable place: none outlives the command.
+    At the uid level they are the host's (no IPC or mount namespace), removed by owner."""
+    if os.geteuid() != 0 or (level is Level.FULL and levels.unavailable("full")):
+        pytest.skip("needs root")
+    import threading
+
+    work = isolation.scratch("test-")
+    slot = isolation.acquire_slot()
+    uid = isolation.slot_uid(slot)
+    script = (
+        "ipcmk -M 4194304 && ipcmk -S 2 && ipcmk -Q || exit 3; "
+        f'/usr/bin/python3 -c "{MQ_OPEN}" > mq.txt; '
+        "for d in /tmp /var/tmp /dev/shm /run/lock; do "
+        "mkdir -p $d/left-$$ && head -c 1048576 /dev/zero > $d/left-$$/f; done; "
+        "echo done > done.txt; sleep 60"
+    )
+    seen: list[str] = []
+
+    def watch() -> None:  # at the uid level the objects are visible here while it runs
+        for _ in range(200):
+            if seen or (work / "done.txt").exists():
+                seen.extend(_sysv_of(uid))
+                return
+            threading.Event().wait(0.05)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        code = isolation.run_confined(["/bin/sh", "-c", script], slot=slot, limits=LIM,
+                                      env={"PATH": "/usr/bin:/bin"}, timeout=5, workdir=work,
+                                      level=level)  # fmt: skip
+        watcher.join()
+        assert code == -1, (work / "mq.txt").read_text()  # the sleep: it got that far
+        assert (work / "done.txt").exists()
+        # A POSIX message queue is refused (no /dev/mqueue to list and remove it by).
+        assert (work / "mq.txt").read_text().split()[0] == "-1"
+        if level is Level.UID:
+            assert len(seen) == 3, seen  # the test can fail: they were there
+        assert _sysv_of(uid) == []
+        assert isolation._processes_of(uid)[0] == []
+        left = []
+        for root in isolation.WORLD_WRITABLE:
+            for top, dirs, names in os.walk(root):
+                for name in dirs + names:
+                    with contextlib.suppress(OSError):  # other tests' files come and go
+                        if os.lstat(os.path.join(top, name)).st_uid == uid:
+                            left.append(os.path.join(top, name))
+        assert left == []
+    finally:
+        isolation.release_slot(slot)
+        shutil.rmtree(work)
+
+
+def test_every_level_refuses_posix_message_queues():
+    for level in Level:
+        assert "--msgqueue=0" in isolation.command(Confinement(level, 0, LIM), ARGV, env={})
 
 
 def test_cgroups_caps_and_stale_ones_are_removed():

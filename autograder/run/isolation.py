@@ -35,7 +35,10 @@ are read-only, ``/tmp`` and ``/dev/shm`` are tmpfs mounts with a size, and
   sizes stay under ``memory_mb``.
 
 At the uid level there is no mount namespace: the files the slot uid writes in the host's
-world-writable folders are held to the same budget by a watchdog (:class:`FileWatch`).
+world-writable folders and in its own slot folder, and the System V shared memory it makes
+(no IPC namespace either), are held to the same budget by a watchdog (:class:`FileWatch`),
+and removed by owner after each submission (:func:`cleanup`). POSIX message queues, which
+only a mount of /dev/mqueue could list, are refused at every level (RLIMIT_MSGQUEUE 0).
 """
 
 from __future__ import annotations
@@ -502,6 +505,9 @@ def command(
         f"--nofile={lim.nofile}",
         "--core=0",
         f"--cpu={lim.cpu_seconds}",
+        # No POSIX message queue: without an IPC namespace one outlives the sandbox, and
+        # nothing lists it to remove it unless /dev/mqueue is mounted.
+        "--msgqueue=0",
     ]
     # Inside a user namespace RLIMIT_NPROC counts only that namespace's processes, so bwrap
     # levels set it inside. Outside, the slot uid's count also has bwrap itself in it (full);
@@ -600,13 +606,24 @@ def run_confined(
 # -- per-slot folders and clean-up ------------------------------------------------------
 
 
+def slot_dir(slot: int) -> Path:
+    """Where :func:`private_dir` puts the slot's working folder."""
+    return base_dir() / f"slot-{slot}"
+
+
+def writable_places(uid: int) -> tuple[str, ...]:
+    """Where the slot ``uid`` can write at the uid level: the world-writable folders and
+    its own slot folder (its cwd, HOME and TMPDIR)."""
+    return (*WORLD_WRITABLE, str(slot_dir(uid - SANDBOX_UID_BASE)))
+
+
 def private_dir(conf: Confinement) -> Path:
     """The slot's private, empty working folder (uid and none levels: cwd, HOME and TMPDIR).
 
     At the uid level it belongs to the slot uid, mode 700, inside a folder only root
     can list; nothing of the repo, OUT or other submissions is in it.
     """
-    path = base_dir() / f"slot-{conf.slot}"
+    path = slot_dir(conf.slot)
     shutil.rmtree(path, ignore_errors=True)
     os.mkdir(path, 0o700)
     if conf.uid is not None and os.geteuid() == 0:
@@ -734,10 +751,10 @@ def kill_uid(uid: int) -> int:
 
 
 def files_of(uid: int, roots: Iterable[str] = WORLD_WRITABLE, depth: int = 3) -> int:
-    """Bytes on disk of what ``uid`` owns in the world-writable folders (never following links).
+    """Bytes on disk of what ``uid`` owns in ``roots`` (never following links).
 
-    The uid can create entries only in world-writable folders, so only those are
-    descended into; a folder it owns is counted whole.
+    The uid can create entries only in world-writable folders and its own, so only
+    those are descended into; a folder it owns is counted whole.
     """
     total = 0
     for root in roots:
@@ -758,8 +775,9 @@ def files_of(uid: int, roots: Iterable[str] = WORLD_WRITABLE, depth: int = 3) ->
 
 
 class FileWatch:
-    """The uid level: the slot uid's files in the host's world-writable folders (tmpfs or
-    disk) are held to the same budget as the sandbox's tmpfs mounts elsewhere.
+    """The uid level: the slot uid's files in the host's world-writable folders and its own
+    slot folder (tmpfs or disk), plus its System V shared memory, are held to the same budget
+    as the sandbox's tmpfs mounts elsewhere.
 
     A thread sums them every ``interval`` seconds and kills the slot's processes once
     they exceed ``budget`` bytes (the overshoot is what can be written in one interval;
@@ -774,11 +792,13 @@ class FileWatch:
         self._thread.start()
 
     def _run(self) -> None:
+        places = writable_places(self.uid)
         while not self._stop.wait(self.interval):
-            if files_of(self.uid) > self.budget:
+            if files_of(self.uid, places) + sysv_shm_bytes(self.uid) > self.budget:
                 self.tripped = True
                 kill_uid(self.uid)
-                _remove_files_of(self.uid, WORLD_WRITABLE)
+                _remove_files_of(self.uid, places)
+                remove_sysv_ipc(self.uid)
 
     def stop(self) -> None:
         self._stop.set()
@@ -786,10 +806,10 @@ class FileWatch:
 
 
 def _remove_files_of(uid: int, roots: Iterable[str], depth: int = 3) -> None:
-    """Delete what ``uid`` left in the world-writable folders (never following a link).
+    """Delete what ``uid`` left in ``roots`` (never following a link).
 
-    The uid can create entries only in world-writable folders, so only those are
-    descended into; what it owns is removed whole.
+    The uid can create entries only in world-writable folders and its own, so only
+    those are descended into; what it owns is removed whole.
     """
     for root in roots:
         with contextlib.suppress(OSError):
@@ -805,11 +825,66 @@ def _remove_files_of(uid: int, roots: Iterable[str], depth: int = 3) -> None:
                         _remove_files_of(uid, [entry.path], depth - 1)
 
 
+_SYSV_KINDS = {"shm": "shmid", "sem": "semid", "msg": "msqid"}  # table → its id column
+
+
+def _sysv_table(kind: str) -> list[dict[str, str]]:
+    """The rows of /proc/sysvipc/<kind> (this IPC namespace's objects), by column name."""
+    try:
+        lines = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()
+    except OSError:
+        return []
+    head = lines[0].split() if lines else []
+    return [dict(zip(head, line.split(), strict=False)) for line in lines[1:]]
+
+
+def _owned(row: Mapping[str, str], uid: int) -> bool:
+    return str(uid) in (row.get("uid"), row.get("cuid"))
+
+
+def sysv_shm_bytes(uid: int) -> int:
+    """Bytes of System V shared memory that ``uid`` owns or made, resident or swapped (all
+    of its size on kernels whose table has no rss column)."""
+    total = 0
+    for row in _sysv_table("shm"):
+        if _owned(row, uid):
+            with contextlib.suppress(KeyError, ValueError):
+                total += int(row["rss"]) + int(row["swap"]) if "rss" in row else int(row["size"])
+    return total
+
+
+def remove_sysv_ipc(uid: int) -> int:
+    """Remove every System V shared memory segment, semaphore set and message queue that
+    ``uid`` owns or made (IPC_RMID; a segment still attached goes when its last user does);
+    returns how many. Only root may remove another uid's objects."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    IPC_RMID = 0
+    removed = 0
+    for kind, column in _SYSV_KINDS.items():
+        for row in _sysv_table(kind):
+            if not _owned(row, uid) or column not in row:
+                continue
+            ident = int(row[column])
+            if kind == "shm":
+                rc = libc.shmctl(ident, IPC_RMID, None)
+            elif kind == "sem":
+                rc = libc.semctl(ident, 0, IPC_RMID)
+            else:
+                rc = libc.msgctl(ident, IPC_RMID, None)
+            removed += rc == 0
+    return removed
+
+
 def cleanup(conf: Confinement, proc: subprocess.Popen | None = None) -> None:
-    """Stop everything the confined command left and free its cgroup and folders.
+    """Stop everything the confined command left and free its cgroup, folders and IPC objects.
 
     full and uid: every process of the slot uid is killed. rootless: killing bwrap
-    kills its pid 1 (--die-with-parent), and with it the whole pid namespace.
+    kills its pid 1 (--die-with-parent), and with it the whole pid namespace (and its
+    IPC namespace). uid: there is no mount or IPC namespace, so its files in every
+    writable place and its System V objects on the host are removed by owner. none: only
+    its working folder; it runs as this user, whose own files cannot be told apart.
     """
     if proc is not None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -818,9 +893,11 @@ def cleanup(conf: Confinement, proc: subprocess.Popen | None = None) -> None:
         reap_orphans()
     if conf.uid is not None and os.geteuid() == 0:
         kill_uid(conf.uid)
+        remove_sysv_ipc(conf.uid)  # full: none (its IPC namespace died with it); uid: the host's
         if conf.level is Level.UID:
-            _remove_files_of(conf.uid, WORLD_WRITABLE)
-            shutil.rmtree(base_dir() / f"slot-{conf.slot}", ignore_errors=True)
+            _remove_files_of(conf.uid, writable_places(conf.uid))
+    if conf.level in (Level.UID, Level.NONE):
+        shutil.rmtree(slot_dir(conf.slot), ignore_errors=True)
     if conf.cgroup is not None:
         conf.cgroup.remove()
 
