@@ -263,7 +263,10 @@ class Sandbox:
         )  # fmt: skip
         try:
             z = warm.zygote(recipe, home)
-            self.proc = z.spawn(req_r, reply_w, warm.child_spec(self.conf, env, cwd, argv0), cgroup)
+            # bwrap --chdir sets PWD for a cold worker; env -i (uid level) does not.
+            child_env = env if self.level is Level.UID else env | {"PWD": cwd}
+            spec = warm.child_spec(self.conf, child_env, cwd, argv0)
+            self.proc = z.spawn(req_r, reply_w, spec, cgroup)
             return True
         except warm.WarmUnavailable:
             if cgroup is not None:

@@ -100,6 +100,13 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in "ZX"
+    except (OSError, IndexError):
+        return False
+
+
 def _ppid(pid: int) -> int:
     try:
         return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
@@ -168,6 +175,9 @@ class Child:
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, signal.SIGKILL)
         self._read(GONE_SECONDS)
+        end = time.monotonic() + GONE_SECONDS
+        while _ppid(self.pid) == z.pid and time.monotonic() < end:
+            time.sleep(0.0005)  # C closed its socket and is exiting: the kernel reaps it
         if self.returncode is None or _ppid(self.pid) == z.pid:
             # C did not finish: the zygote's stack is not what it should be.
             with contextlib.suppress(ProcessLookupError):
@@ -281,7 +291,7 @@ class Zygote:
         return (
             self.proc is not None
             and self.proc.poll() is None
-            and Path(f"/proc/{self.pid}").exists()
+            and _running(self.pid)
             and _children(self.pid) == []
         )
 

@@ -161,6 +161,7 @@ def _worker(req: int, reply: int, spec: dict) -> None:
     import numpy as np
 
     _close_all_but({req, reply})
+    _prctl(PR_SET_DUMPABLE, 1)  # as a freshly started worker is (the zygote is not)
     os.environ.clear()
     os.environ.update(spec["env"])
     os.chdir(spec["cwd"])
@@ -194,6 +195,8 @@ def _child(req: int, reply: int, go: int, spec: dict) -> None:
                 _fresh_mounts(spec)
                 _set_limits(spec["limits"])
                 _drop_capabilities()
+                # pid 1 gets only the signals it handles: none, like bwrap's pid 1.
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
                 w = os.fork()
                 if w == 0:
                     _worker(req, reply, spec)
