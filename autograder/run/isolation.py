@@ -484,6 +484,7 @@ def command(
     ro: Iterable[str] = (),
     workdir: Path | None = None,
     ro_map: Mapping[str, str] = {},
+    keep_caps: bool = False,
 ) -> list[str]:
     """The full command line that runs ``argv`` confined at ``conf.level``.
 
@@ -495,6 +496,8 @@ def command(
     ``ro_map`` maps host paths to other paths inside, read-only (full and rootless only:
     at the uid and none levels the command sees host paths, so give it paths every uid
     can read, e.g. a :func:`shared_copy`).
+    ``keep_caps`` (full and rootless): ``argv`` keeps every capability *inside* its user
+    namespace; only for a warm process, whose children drop them (autograder.run.warm).
     """
     lim = conf.limits
     nproc = _processes(conf)
@@ -535,7 +538,7 @@ def command(
         return [*outer, *setpriv, "env", "-i", *(f"{k}={v}" for k, v in env.items()), *argv]
     bwrap = [
         "bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
-        "--hostname", "sandbox",
+        "--hostname", "sandbox", *(["--cap-add", "ALL"] if keep_caps else []),
         "--ro-bind", "/usr", "/usr", *usr_links(),
         "--proc", "/proc",
         "--dev", "/dev", "--size", str(SHM_MB << 20), "--tmpfs", "/dev/shm",

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import array
 import contextlib
+import dataclasses
 import enum
 import fcntl
 import os
@@ -33,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.run import isolation, wire
+from autograder.run import isolation, warm, wire
 from autograder.run.isolation import (  # noqa: F401  (re-exported)
     SANDBOX_UID_BASE,
     Level,
@@ -179,6 +180,14 @@ def _font_cache(runtime: Path) -> dict[str, str]:
     }
 
 
+def _ro_folders(runtime: Path) -> list[str]:
+    return [str(runtime), *(["/etc/fonts"] if Path("/etc/fonts").is_dir() else [])]
+
+
+def _home_env(home: Path) -> dict[str, str]:
+    return {"HOME": str(home), "MPLCONFIGDIR": str(home / "mpl"), "TMPDIR": str(home)}
+
+
 become_subreaper = isolation.become_subreaper
 
 
@@ -195,7 +204,7 @@ class Sandbox:
         self.runtime, self.limits, self.unsafe, self.slot = runtime, limits, unsafe, slot
         self.level = Level.NONE if unsafe else isolation.current_level(runtime)
         self.uid = isolation.slot_uid(slot)
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen | warm.Child | None = None
         self.deadline = 0.0
         self.conf: isolation.Confinement | None = None
         self._watch: isolation.FileWatch | None = None
@@ -217,8 +226,7 @@ class Sandbox:
                                               cgroup, data)  # fmt: skip
             cmd = isolation.command(
                 self.conf, [python, "-E", "-s", "-B", "/opt/grader/worker.py", *tail],
-                env=env, ro=[str(self.runtime), *(["/etc/fonts"] if Path("/etc/fonts").is_dir()
-                                                   else [])],
+                env=env, ro=_ro_folders(self.runtime),
                 ro_map=_font_cache(self.runtime),
             )  # fmt: skip
             return cmd, Path("/")
@@ -226,24 +234,75 @@ class Sandbox:
         # and its working folder is private to the slot.
         self.conf = isolation.Confinement(self.level, self.slot, self.limits.proc_limits(), cgroup)
         grader = isolation.shared_copy({n: (_HERE / n).read_bytes() for n in WORKER_FILES})
-        home = isolation.private_dir(self.conf)
+        home = self._home(self.conf)
+        env |= _home_env(home)
+        worker = [python, "-E", "-s", "-B", str(grader / "worker.py"), *tail]
+        return isolation.command(self.conf, worker, env=env), home
+
+    def _home(self, conf: isolation.Confinement) -> Path:
+        """uid and none levels: the slot's private working folder, with the font cache."""
+        home = isolation.private_dir(conf)
         (home / "mpl").mkdir()
         for src in _font_cache(self.runtime):
             shutil.copy(src, home / "mpl")
-        if self.conf.uid is not None and os.geteuid() == 0:
-            os.chown(home / "mpl", self.conf.uid, self.conf.uid)
-        env |= {"HOME": str(home), "MPLCONFIGDIR": str(home / "mpl"), "TMPDIR": str(home)}
-        worker = [python, "-E", "-s", "-B", str(grader / "worker.py"), *tail]
-        return isolation.command(self.conf, worker, env=env), home
+        if conf.uid is not None and os.geteuid() == 0:
+            os.chown(home / "mpl", conf.uid, conf.uid)
+        return home
+
+    def _start_warm(self, req_r: int, reply_w: int) -> bool:
+        """Fork this submission's worker from the slot's warm process (autograder.run.warm);
+        False if there is none to be had, and the caller starts it cold."""
+        lim = self.limits.proc_limits()
+        # At the uid level C, the root parent of the worker, counts in the cgroup too.
+        extra = 1 if self.level is Level.UID else 0
+        cgroup = isolation.make_cgroup(
+            f"hw2-{os.getpid()}-{self.slot}-{time.monotonic_ns()}",
+            dataclasses.replace(lim, processes=lim.processes + extra),
+        )
+        self.conf = isolation.Confinement(self.level, self.slot, lim, cgroup)
+        files = {n: (_HERE / n).read_bytes() for n in (*WORKER_FILES, "zygote.py")}
+        env, home = dict(WORKER_ENV), None
+        if self.level is Level.UID:
+            home = self._home(self.conf)
+            env |= _home_env(home)
+            cwd, argv0 = str(home), str(isolation.shared_copy(files) / "worker.py")
+        else:
+            cwd, argv0 = "/tmp", "/opt/grader/worker.py"
+        recipe = warm.Recipe(
+            self.runtime, self.level, self.slot, dataclasses.replace(lim, cpu_seconds=0),
+            tuple(sorted(files.items())), tuple(sorted(env.items())),
+            tuple(_ro_folders(self.runtime)), tuple(sorted(_font_cache(self.runtime).items())),
+        )  # fmt: skip
+        try:
+            z = warm.zygote(recipe, home)
+            # bwrap --chdir sets PWD for a cold worker; env -i (uid level) does not.
+            child_env = env if self.level is Level.UID else env | {"PWD": cwd}
+            spec = warm.child_spec(self.conf, child_env, cwd, argv0)
+            self.proc = z.spawn(req_r, reply_w, spec, cgroup)
+            return True
+        except warm.WarmUnavailable:
+            if cgroup is not None:
+                cgroup.remove()
+            self.conf = None
+            return False
 
     def start(self, cells: list[str]) -> ExecReport:
         """Launch the sandbox and execute ``cells``; raises SandboxDied if it does not report."""
         self.deadline = time.monotonic() + self.limits.submission_timeout
         become_subreaper()
-        if self.level in (Level.FULL, Level.UID) and os.geteuid() == 0:
-            kill_uid(self.uid)  # leftovers of an earlier submission in this slot
         req_r, self._req_w = os.pipe()
         self._reply_r, reply_w = os.pipe()
+        if not (warm.enabled(self.level) and self._start_warm(req_r, reply_w)):
+            self._start_cold(req_r, reply_w)
+        else:
+            os.close(req_r)
+            os.close(reply_w)
+        return self._run_cells(cells)
+
+    def _start_cold(self, req_r: int, reply_w: int) -> None:
+        """A fresh confined process: the worker's imports are paid here."""
+        if self.level in (Level.FULL, Level.UID) and os.geteuid() == 0:
+            kill_uid(self.uid)  # leftovers of an earlier submission in this slot
         data_fds = []
         for name in WORKER_FILES:
             r, w = os.pipe()
@@ -266,6 +325,8 @@ class Sandbox:
         finally:
             for fd in (req_r, reply_w, *data_fds):
                 os.close(fd)
+
+    def _run_cells(self, cells: list[str]) -> ExecReport:
         if self.level is Level.UID and os.geteuid() == 0:
             # The host's /tmp may be on disk, which no memory cgroup bounds: the same file
             # budget as the sandbox's own /tmp and /dev/shm elsewhere.
@@ -288,7 +349,13 @@ class Sandbox:
         if self._watch is not None:
             self._watch.stop()
             self._watch = None
-        if self.proc is not None:
+        if isinstance(self.proc, warm.Child):
+            self.proc.close(self.conf)
+            for fd in (self._req_w, self._reply_r):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            self.proc = None
+        elif self.proc is not None:
             isolation.cleanup(self.conf, self.proc)
             for fd in (self._req_w, self._reply_r):
                 with contextlib.suppress(OSError):

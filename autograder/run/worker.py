@@ -200,8 +200,8 @@ def _call(header: dict, arrays: list[np.ndarray], ns: dict) -> tuple[dict, list]
     return reply, out
 
 
-def main() -> None:
-    req_fd, reply_fd = int(sys.argv[1]), int(sys.argv[2])
+def main(req_fd: int, reply_fd: int) -> None:
+    """Serve one submission on these two pipes (a cold start, or a warm fork: zygote.py)."""
     signal.signal(signal.SIGALRM, _on_alarm)
     header, _ = wire.read_frame(req_fd, max_bytes=0)
     ns = {"__name__": "__main__", "__builtins__": __builtins__}
@@ -224,4 +224,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(int(sys.argv[1]), int(sys.argv[2]))
