@@ -42,7 +42,7 @@ key() { sha256sum <"$1" | cut -c1-12; }  # a runtime's folder: its requirements'
 RUNTIME=${HW2_SANDBOX_RUNTIME:-$RUNTIME_BASE/runtime-$(key requirements-sandbox.txt)}
 APT_PACKAGES=(bubblewrap util-linux python3 python3-venv)
 if [[ $PROFILE != gradescope ]]; then
-  APT_PACKAGES+=(texlive-xetex texlive-fonts-recommended texlive-plain-generic pandoc librsvg2-bin libjs-katex)
+  APT_PACKAGES+=(texlive-xetex texlive-fonts-recommended texlive-plain-generic pandoc librsvg2-bin npm)
 fi
 if [[ $PROFILE == test ]]; then APT_PACKAGES+=(chromium poppler-utils); fi
 
@@ -144,7 +144,7 @@ if [[ $PROFILE != gradescope ]]; then
   runtime "$PDF_RUNTIME" requirements-pdf.txt
   echo "$PDF_RUNTIME" >"$VENV/pdf-runtime"
   # KaTeX for `review` (Debian's libjs-katex 0.16.4 has CVE-2024-28243)
-  scripts/install_katex.sh "$RUNTIME_BASE"
+  bash scripts/install_katex.sh "$RUNTIME_BASE"
 fi
 # The tests' ordinary user (tests/levels.py) runs the grader from a copy of the checkout with
 # this Python: root's .venv may be under a folder that user cannot enter.

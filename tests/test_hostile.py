@@ -29,6 +29,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -586,11 +587,8 @@ REVIEW_CASES = ("fifo", "link_classmate", "link_device", "link_instructor", "lin
 def test_review_shows_a_refused_entry_as_a_problem(suite, name, tmp_path):
     """The batch's rows of the case (and of +A1, the classmate a link points at), reviewed
     and exported: bounded, and every written item shows grading's reason, never an answer."""
-    from starlette.testclient import TestClient
-
     from autograder.review.db import Store
-    from autograder.review.server import create_app
-    from tests.reviewing import answer_section, review_export_bounded
+    from tests.reviewing import ReviewServer, answer_section, review_export_bounded
 
     ids = suite["ids_of_case"][name]
     assert ids, f"no row for {name}"
@@ -604,17 +602,21 @@ def test_review_shows_a_refused_entry_as_a_problem(suite, name, tmp_path):
     store = Store(out, RUBRIC)
     try:
         store.load(log=lambda m: None)
-        client = TestClient(create_app(store, "t", {"testserver"}), follow_redirects=False)
-        client.get("/?token=t")
         for student in ids:
             for item in store.items:
                 ans = store.answer(student, item)
                 assert ans["source"] == "" and CASES[name].reason in ans["problem"], dict(ans)
                 assert ans["natural_group"] == "unanswered"
-                page = client.get(f"/item/{item}/{student}")
-                assert page.status_code == 200
-                answer = answer_section(page.text)
+    finally:
+        store.close()
+    server = ReviewServer(out)
+    try:
+        for student in ids:
+            for item in store.items:
+                status, page = server.get(f"/item/{item}/{quote(student)}")
+                assert status == 200, page[:500]
+                answer = answer_section(page)
                 assert "notebook not read: " in answer and CASES[name].reason in answer
                 assert '<div class="md" id="answer"></div>' in answer
     finally:
-        store.close()
+        server.close()

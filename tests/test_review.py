@@ -16,7 +16,7 @@ from autograder.inert import from_csv_cell
 from autograder.review.db import NO_ANSWER, Refused, Stale, Store, read_feedback
 from autograder.review.render import Answer, model_answers, normalise, render_markdown
 from autograder.rubric import load_rubric
-from tests.reviewing import answer_section, review_export_bounded
+from tests.reviewing import ReviewServer, answer_section, review_export_bounded
 
 RUBRIC = load_rubric()
 
@@ -638,19 +638,17 @@ def test_review_reads_notebooks_as_grading_does(tmp_path):
             assert ans["natural_group"] == "unanswered"
     ann = store.answer("ann", "q2_gradient")
     assert store.group_members("q2_gradient", ann["grp"]) == ["ann"]  # fay is not grouped in
-    from starlette.testclient import TestClient
-
-    from autograder.review.server import create_app
-
-    client = TestClient(create_app(store, "s3cret", {"testserver"}), follow_redirects=False)
-    client.get("/?token=s3cret")
-    for student in reasons:
-        page = client.get(f"/item/q2_gradient/{student}")
-        assert page.status_code == 200, page.text
-        answer = answer_section(page.text)
-        assert 'class="warn">notebook not read: ' in answer and reasons[student] in answer
-        assert '<div class="md" id="answer"></div>' in answer, answer
     store.close()
+    server = ReviewServer(out)
+    try:
+        for student in reasons:
+            status, page = server.get(f"/item/q2_gradient/{student}")
+            assert status == 200, page
+            answer = answer_section(page)
+            assert 'class="warn">notebook not read: ' in answer and reasons[student] in answer
+            assert '<div class="md" id="answer"></div>' in answer, answer
+    finally:
+        server.close()
 
 
 @pytest.mark.slow

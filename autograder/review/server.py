@@ -61,7 +61,8 @@ MAX_BODY = 256 << 10
 @cache
 def katex_dirs() -> tuple[Path, ...]:
     """Where set-up puts KaTeX (scripts/install_katex.sh): as root /opt/hw2-autograder,
-    else the user's data folder. HW2_KATEX_DIR names another (a test uses Debian's 0.16.4)."""
+    else the user's data folder. HW2_KATEX_DIR names another, to try one by hand (with
+    Debian's 0.16.4 test_nested_edef_chains_cannot_stall_the_page fails, as it should)."""
     if env := os.environ.get("HW2_KATEX_DIR"):
         return (Path(env),)
     m = re.search(r"^KATEX_VERSION=(\S+)$", KATEX_PIN.read_text(encoding="utf-8"), re.M)
