@@ -154,7 +154,7 @@ def _longest_chain(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return chain[::-1]
 
 
-def _hashes(tpl: dict, cells: list[Cell]) -> list[str | None]:
+def hashes_of(tpl: dict, cells: list[Cell]) -> list[str | None]:
     """Each cell's hash; None for a cell too long to equal any released cell, which is
     never normalised (a hostile 50 MB cell costs a length check)."""
     longest = max((len(norm) for _, _, norm, _ in tpl["locked"]), default=0) + 1000
@@ -180,7 +180,7 @@ def match_locked(tpl: dict, hashes: list[str | None]) -> dict[int, int]:
 def find_answers(tpl: dict, cells: list[Cell], items: list[str]) -> dict[str, Region]:
     """item → the submission cells of its answer (see the module's docstring)."""
     cells = cells[:MAX_CELLS]
-    hashes = _hashes(tpl, cells)
+    hashes = hashes_of(tpl, cells)
     matched = match_locked(tpl, hashes)
     locked = {k: (kind, norm) for k, kind, norm, _ in tpl["locked"]}
     released = set(tpl["released"])
