@@ -113,6 +113,15 @@ def test_group_key_covers_every_byte_of_every_attachment(tmp_path, mime, one, tw
     assert a.group_key() != b.group_key() and a.group_key() == again.group_key()
 
 
+def test_group_key_covers_the_whole_text_in_linear_time():
+    """Two long answers that differ only at the end are not one group; a hostile run of
+    unclosed \\hspace{ costs linear time (the key once read only the first 80,000 characters)."""
+    long = "$x$ " * 50_000
+    assert Answer(long + "yes").group_key() != Answer(long + "no").group_key()
+    hostile = "\\hspace{" * 300_000
+    assert Answer(hostile + "a").group_key() != Answer(hostile + "b").group_key()
+
+
 def test_a_pasted_image_is_an_attachment_not_answer_text(tmp_path):
     """Colab pastes ![image.png](data:image/png;base64,…) into the markdown itself."""
     pasted = f"![image.png](data:image/png;base64,{png_attachment()['image/png']})"

@@ -92,7 +92,7 @@ class Answer:
         return h.hexdigest()[:24]
 
 
-_LATEX_SPACE = re.compile(r"\\[,;:! ]|\\q?quad\b|\\[hv]space\*?\{[^}]*\}|~")
+_LATEX_SPACE = re.compile(r"\\[,;:! ]|\\q?quad\b|\\[hv]space\*?\{[^}]{0,100}\}|~")
 _SPACE_AROUND = re.compile(r"\s*([^\w\s])\s*")
 
 
