@@ -182,6 +182,7 @@ def find_answers(tpl: dict, cells: list[Cell], items: list[str]) -> dict[str, Re
     cells = cells[:MAX_CELLS]
     hashes = hashes_of(tpl, cells)
     matched = match_locked(tpl, hashes)
+    longest = max((len(norm) for _, _, norm, _ in tpl["locked"]), default=0) + 1000
     locked = {k: (kind, norm) for k, kind, norm, _ in tpl["locked"]}
     released = set(tpl["released"])
     order = sorted(locked)
@@ -189,19 +190,21 @@ def find_answers(tpl: dict, cells: list[Cell], items: list[str]) -> dict[str, Re
     # An edited locked cell (an answer typed into the question) still anchors when it starts
     # with the released text: it is then the first cell of the answer after it.
     edited: set[int] = set()
+    next_to_items = {k + d for k in item_at.values() for d in (-1, 1)}
+    prefixes: dict[int, str] = {}  # each cell's normalised head, computed once
     for k in order:
-        if k in matched:
+        if k in matched or k not in next_to_items:
             continue
         lo = max((s for r, s in matched.items() if r < k), default=-1)
         hi = min((s for r, s in matched.items() if r > k), default=len(cells))
         kind, norm = locked[k]
         for s in range(lo + 1, hi):
             c_kind, source, _ = cells[s]
-            if (
-                c_kind == kind
-                and norm
-                and normalised(source[: 4 * len(norm) + 1000]).startswith(norm)
-            ):
+            if c_kind != kind or not norm:
+                continue
+            if s not in prefixes:
+                prefixes[s] = normalised(source[: 2 * longest])
+            if prefixes[s].startswith(norm):
                 matched[k] = s
                 edited.add(s)
                 break
