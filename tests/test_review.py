@@ -267,6 +267,24 @@ def test_give_all_unanswered_0_never_zeroes_an_answer_in_an_added_cell(out, clie
     store.close()
 
 
+def test_an_answer_that_cannot_be_placed_says_so_on_its_page(out, client):
+    path = out / "submissions" / "cy.ipynb"
+    nb = json.loads(path.read_text())
+    k = next(k for k, c in enumerate(nb["cells"]) if grade_id(c) == "q1_forward")
+    nb["cells"][k - 1]["source"] = "my own words instead of the question"
+    nb["cells"][k + 1]["source"] = "and here too"
+    for c in nb["cells"]:
+        c["metadata"] = {}
+    path.write_text(json.dumps(nb))
+    store = Store(out, RUBRIC)
+    store.load(log=lambda m: None)
+    assert "cy" not in store.group_members("q1_forward", "unanswered")
+    client.get("/?token=s3cret")
+    page = client.get("/item/q1_forward/cy").text
+    assert '<p class="warn">answer not found: the cells around it were changed' in page
+    store.close()
+
+
 def test_a_save_from_a_stale_view_is_refused_and_changes_nothing(store):
     rid = next(iter(_items(store, "q2_gradient").values()))["id"]
     store.set_grade("q2_gradient", {"ann": 0, "bob": 0}, [rid], "first TA")
