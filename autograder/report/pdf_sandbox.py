@@ -23,7 +23,8 @@ not even /etc/hostname, exists inside.
 
 The worker (``pdf_worker.py``) additionally sees a Python (the sandbox runtime's)
 and the grader venv's installed packages (nbconvert, nbformat, pygments, Pillow),
-read-only; nothing of this repository but its own source file and the template.
+read-only; nothing of this repository but its own source file, ``answers.py`` (how
+written answers are found, the one matching every reader uses) and the template.
 """
 
 from __future__ import annotations
