@@ -154,7 +154,7 @@ def _longest_chain(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return chain[::-1]
 
 
-def _hashes(tpl: dict, cells: list[Cell]) -> list[str | None]:
+def hashes_of(tpl: dict, cells: list[Cell]) -> list[str | None]:
     """Each cell's hash; None for a cell too long to equal any released cell, which is
     never normalised (a hostile 50 MB cell costs a length check)."""
     longest = max((len(norm) for _, _, norm, _ in tpl["locked"]), default=0) + 1000
@@ -180,8 +180,9 @@ def match_locked(tpl: dict, hashes: list[str | None]) -> dict[int, int]:
 def find_answers(tpl: dict, cells: list[Cell], items: list[str]) -> dict[str, Region]:
     """item → the submission cells of its answer (see the module's docstring)."""
     cells = cells[:MAX_CELLS]
-    hashes = _hashes(tpl, cells)
+    hashes = hashes_of(tpl, cells)
     matched = match_locked(tpl, hashes)
+    longest = max((len(norm) for _, _, norm, _ in tpl["locked"]), default=0) + 1000
     locked = {k: (kind, norm) for k, kind, norm, _ in tpl["locked"]}
     released = set(tpl["released"])
     order = sorted(locked)
@@ -189,19 +190,21 @@ def find_answers(tpl: dict, cells: list[Cell], items: list[str]) -> dict[str, Re
     # An edited locked cell (an answer typed into the question) still anchors when it starts
     # with the released text: it is then the first cell of the answer after it.
     edited: set[int] = set()
+    next_to_items = {k + d for k in item_at.values() for d in (-1, 1)}
+    prefixes: dict[int, str] = {}  # each cell's normalised head, computed once
     for k in order:
-        if k in matched:
+        if k in matched or k not in next_to_items:
             continue
         lo = max((s for r, s in matched.items() if r < k), default=-1)
         hi = min((s for r, s in matched.items() if r > k), default=len(cells))
         kind, norm = locked[k]
         for s in range(lo + 1, hi):
             c_kind, source, _ = cells[s]
-            if (
-                c_kind == kind
-                and norm
-                and normalised(source[: 4 * len(norm) + 1000]).startswith(norm)
-            ):
+            if c_kind != kind or not norm:
+                continue
+            if s not in prefixes:
+                prefixes[s] = normalised(source[: 2 * longest])
+            if prefixes[s].startswith(norm):
                 matched[k] = s
                 edited.add(s)
                 break

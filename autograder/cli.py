@@ -126,9 +126,23 @@ def _failed(p: subprocess.CompletedProcess[str]) -> int:
 
 
 def _nbgrader_course(args: argparse.Namespace) -> int:
-    from autograder.integrations.nbgrader_course import import_grades, nbgrader, write_course
+    from autograder.integrations.nbgrader_course import (
+        import_grades,
+        nbgrader,
+        place_answers,
+        write_course,
+    )
     from autograder.rubric import load_rubric
 
+    if args.place_answers:
+        if args.generate or args.import_grades:
+            raise UsageError("--place-answers is a step of its own (before `nbgrader autograde`)")
+        placed = place_answers(Path(args.dest))
+        if not placed:
+            print("error: no submitted notebooks in DEST/submitted", file=sys.stderr)
+        for student, what in sorted(placed.items()):
+            print(f"{student!r}: {what}")  # ids are folder names: never raw to a terminal
+        return 0 if placed and all(w == "placed" for w in placed.values()) else 1
     if args.import_grades:
         if args.generate:
             raise UsageError("--import-grades and --generate are separate steps")
@@ -326,6 +340,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--generate",
         action="store_true",
         help="also run `nbgrader generate_assignment` in DEST (writes release/)",
+    )
+    p.add_argument(
+        "--place-answers",
+        action="store_true",
+        help="before `nbgrader autograde`: put each written answer of DEST/submitted (in "
+        "added, split or duplicated cells, or without metadata) into its graded cell, "
+        "keeping each student's file as <assignment>.ipynb.submitted",
     )
     p.add_argument(
         "--import-grades",

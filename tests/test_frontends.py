@@ -93,3 +93,37 @@ def test_every_answer_is_on_the_review_page(graded, browser, serve, front):  # n
     assert tab.external == [] and tab.dialogs == []
     state = json.loads((out / ".state" / f"{front}.json").read_text())
     assert state["result"]["student"] == front
+
+
+def test_the_nbgrader_route_sees_every_answer(tmp_path):
+    """Without placing: nbgrader autograde zeroes Colab's q1_forward (its graded cell still
+    holds the stub; the answer is in the cell below), refuses VS Code's notebook (no
+    metadata: "an old version of the nbgrader metadata format") and warns of JupyterLab's
+    duplicated q2_slow. `--place-answers` first: every answer is in its graded cell."""
+    from nbgrader.api import Gradebook
+
+    from autograder import cli
+    from autograder.integrations import nbgrader_course
+
+    course = nbgrader_course.write_course(tmp_path / "course")
+    p = nbgrader_course.nbgrader(course, "generate_assignment", "hw2", "--force", timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    for front, make in FRONTS.items():
+        (course / "submitted" / front / "hw2").mkdir(parents=True)
+        write(make(MANUAL), course / "submitted" / front / "hw2" / "hw2.ipynb", front)
+    assert cli.main(["nbgrader-course", str(course), "--place-answers"]) == 0
+    assert cli.main(["nbgrader-course", str(course), "--place-answers"]) == 0  # rerun: safe
+    kept = course / "submitted" / "colab" / "hw2" / "hw2.ipynb.submitted"
+    assert "Colab answers q1_forward" in kept.read_text()
+    p = nbgrader_course.nbgrader(course, "autograde", "hw2", "--force", timeout=900)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "exists multiple times" not in p.stdout + p.stderr
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for front in FRONTS:
+            nb = gb.find_submission_notebook("hw2", "hw2", front)
+            pending = {g.name: g.needs_manual_grade for g in nb.grades if g.name in MANUAL}
+            assert pending == dict.fromkeys(MANUAL, True), (front, pending)
+    graded = json.loads((course / "autograded" / "vscode" / "hw2" / "hw2.ipynb").read_text())
+    by_id = {c["metadata"].get("nbgrader", {}).get("grade_id"): c for c in graded["cells"]}
+    for item in MANUAL:
+        assert f"VS Code answers {item}" in "".join(by_id[item]["source"])

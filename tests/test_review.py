@@ -115,6 +115,15 @@ def test_group_key_covers_every_byte_of_every_attachment(tmp_path, mime, one, tw
     assert a.group_key() != b.group_key() and a.group_key() == again.group_key()
 
 
+def test_group_key_covers_the_whole_text_in_linear_time():
+    """Two long answers that differ only at the end are not one group; a hostile run of
+    unclosed \\hspace{ costs linear time (the key once read only the first 80,000 characters)."""
+    long = "$x$ " * 50_000
+    assert Answer(long + "yes").group_key() != Answer(long + "no").group_key()
+    hostile = "\\hspace{" * 300_000
+    assert Answer(hostile + "a").group_key() != Answer(hostile + "b").group_key()
+
+
 def test_a_pasted_image_is_an_attachment_not_answer_text(tmp_path):
     """Colab pastes ![image.png](data:image/png;base64,…) into the markdown itself."""
     pasted = f"![image.png](data:image/png;base64,{png_attachment()['image/png']})"
@@ -257,6 +266,24 @@ def test_give_all_unanswered_0_never_zeroes_an_answer_in_an_added_cell(out, clie
     assert "skipped 1 with content" in r.json()["message"]
     assert store.grade("cy", "q1_backward").score is None
     assert store.grade("bob", "q1_backward").comment == NO_ANSWER
+    store.close()
+
+
+def test_an_answer_that_cannot_be_placed_says_so_on_its_page(out, client):
+    path = out / "submissions" / "cy.ipynb"
+    nb = json.loads(path.read_text())
+    k = next(k for k, c in enumerate(nb["cells"]) if grade_id(c) == "q1_forward")
+    nb["cells"][k - 1]["source"] = "my own words instead of the question"
+    nb["cells"][k + 1]["source"] = "and here too"
+    for c in nb["cells"]:
+        c["metadata"] = {}
+    path.write_text(json.dumps(nb))
+    store = Store(out, RUBRIC)
+    store.load(log=lambda m: None)
+    assert "cy" not in store.group_members("q1_forward", "unanswered")
+    client.get("/?token=s3cret")
+    page = client.get("/item/q1_forward/cy").text
+    assert '<p class="warn">answer not found: the cells around it were changed' in page
     store.close()
 
 

@@ -237,6 +237,7 @@ def test_grade_a_group_split_one_off_and_zero_the_unanswered(browser, serve, tmp
     tab.open("/item/q2_gradient/eve")
     assert "Group of 2 unanswered answers (eve, fay)" in tab.page.inner_text("#group")
     tab.act(lambda: tab.page.click("#no-answer"))
+    assert "Gave 0 to 2 unanswered; skipped 0" in tab.page.inner_text("#banner")
     for s in ("eve", "fay"):
         st = tab.state("q2_gradient", s)
         assert (st["graded"], st["score"], st["comment"]) == (True, 0, "no answer")

@@ -27,14 +27,16 @@ resets those cells.
 
 from __future__ import annotations
 
+import copy
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import nbformat
 
-from autograder import INSTRUCTOR_NB
+from autograder import INSTRUCTOR_NB, STUDENT_NB, answers
 from autograder.cells import CODE_STUB, TEXT_STUB, nbgrader_meta
 from autograder.files import write_atomic
 from autograder.integrations import venv_env
@@ -87,6 +89,125 @@ def write_course(dest: Path, source: Path = INSTRUCTOR_NB) -> Path:
             meta["points"] = 0
     write_atomic(dest / "source" / rubric.assignment / f"{rubric.assignment}.ipynb", to_bytes(nb))
     return dest
+
+
+MAX_NOTEBOOK_BYTES = 100 << 20
+
+
+def _fence(text: str) -> str:
+    ticks = "`" * max(3, 1 + max((len(r) for r in re.findall(r"`+", text)), default=0))
+    return f"{ticks}python\n{text}\n{ticks}"
+
+
+def placed(nb: dict, released: dict) -> tuple[dict, list[str]]:
+    """The notebook with each written answer in one cell carrying its nbgrader metadata,
+    and the locked cells' metadata restored; (notebook, what could not be placed).
+
+    nbgrader finds answers by ``grade_id``: an answer typed into an added cell, split,
+    duplicated, or in a notebook whose metadata a front end stripped is invisible to
+    formgrader, or breaks autograde (jupyter/nbgrader#424, #1083, #1398, #1546). The
+    answer is found as every reader finds it (``autograder.answers``): every cell
+    between the locked cells around it becomes one markdown cell (code cells fenced,
+    attachments kept) with the released cell's metadata, in place of that span.
+    """
+    tpl = answers.released_template()
+    blank = {"cell_type": "raw", "metadata": {}, "source": ""}
+    cells = nb["cells"] = [c if isinstance(c, dict) else dict(blank) for c in nb["cells"]]
+    triples = answers.cells_of(nb)
+    rel_cells = released["cells"]
+    rubric = load_rubric()
+    written = [i.id for i in rubric.manual]
+    regions = answers.find_answers(tpl, triples, written)
+    matched = answers.match_locked(tpl, answers.hashes_of(tpl, triples))
+    left: list[str] = []
+    for k, s in matched.items():  # locked cells: their nbgrader marks, as released
+        meta = cells[s].setdefault("metadata", {}) if isinstance(cells[s], dict) else None
+        if isinstance(meta, dict) and "nbgrader" in rel_cells[k].get("metadata", {}):
+            meta["nbgrader"] = copy.deepcopy(rel_cells[k]["metadata"]["nbgrader"])
+    auto = [i.id for i in rubric.auto]
+    for item, region in answers.find_answers(tpl, triples, auto).items():
+        code = [s for s in region.cells if triples[s][0] == "code"]
+        if len(code) == 1 and re.search(rf"^def {re.escape(item)}\(", triples[code[0]][1], re.M):
+            meta = cells[code[0]].setdefault("metadata", {})
+            if isinstance(meta, dict):
+                meta["nbgrader"] = copy.deepcopy(
+                    rel_cells[tpl["items"][item]]["metadata"]["nbgrader"]
+                )
+        elif not region.problem:
+            left.append(f"{item}: not one cell defining {item}()")
+    spans = []
+    for item in written:
+        region = regions[item]
+        at = tpl["items"][item]
+        before = max((k for k in matched if k < at), default=None)
+        after = min((k for k in matched if k > at), default=None)
+        lo = matched[before] if before is not None else -1
+        hi = matched[after] if after is not None else len(cells)
+        if (
+            region.problem
+            or (region.cells and region.cells[0] <= lo)
+            or any(not lo < s < hi for s in region.cells)
+        ):
+            left.append(f"{item}: {region.problem or 'not between its locked cells'}")
+            continue
+        parts, attachments = [], {}
+        for s in region.cells:
+            cell = cells[s] if isinstance(cells[s], dict) else {}
+            text = triples[s][1]
+            if triples[s][0] != "markdown":
+                parts.append(_fence(text))
+                continue
+            for name, bundle in (cell.get("attachments") or {}).items():
+                new = name if name not in attachments else f"{s}-{name}"
+                text = text.replace(f"attachment:{name}", f"attachment:{new}")
+                attachments[new] = bundle
+            parts.append(text)
+        new_cell = {
+            "cell_type": "markdown",
+            "metadata": copy.deepcopy(rel_cells[at]["metadata"]),
+            "source": "\n\n".join(parts) or TEXT_STUB,
+        }
+        if attachments:
+            new_cell["attachments"] = attachments
+        spans.append((lo, hi, new_cell))
+    for lo, hi, new_cell in sorted(spans, key=lambda x: x[0], reverse=True):
+        cells[lo + 1 : hi] = [new_cell]
+    for c in cells:  # nbformat 4.5 ids must stay unique: drop them, nbformat adds fresh ones
+        if isinstance(c, dict):
+            c.pop("id", None)
+    nb["nbformat_minor"] = min(int(nb.get("nbformat_minor") or 0), 4)
+    return nb, left
+
+
+def place_answers(course: Path) -> dict[str, str]:
+    """Rewrite each ``submitted/<student>/<assignment>/<assignment>.ipynb`` with
+    :func:`placed` before ``nbgrader autograde``; student → what happened. The student's
+    file is kept beside it as ``<assignment>.ipynb.submitted`` (once: reruns are safe)."""
+    name = load_rubric().assignment
+    released = json.loads(STUDENT_NB.read_text(encoding="utf-8"))
+    done: dict[str, str] = {}
+    for folder in sorted((Path(course) / "submitted").glob(f"*/{name}")):
+        student = folder.parent.name
+        path = folder / f"{name}.ipynb"
+        keep = folder / f"{name}.ipynb.submitted"
+        try:
+            if path.is_symlink() or not path.is_file():
+                raise ValueError("not a regular file")
+            if path.stat().st_size > MAX_NOTEBOOK_BYTES:
+                raise ValueError("the notebook is too large")
+            raw = path.read_bytes()
+            nb = json.loads(raw.decode("utf-8"))
+            if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+                raise ValueError("no list of cells")
+            nb, left = placed(nb, released)
+        except (OSError, ValueError, RecursionError) as exc:
+            done[student] = f"left as submitted: {str(exc)[:200]}"
+            continue
+        if not keep.exists():
+            write_atomic(keep, raw)
+        write_atomic(path, json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+        done[student] = "placed" + (f" except {'; '.join(left)}" if left else "")
+    return done
 
 
 def feedback_comment(tests: list[dict]) -> str:

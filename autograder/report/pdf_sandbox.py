@@ -23,7 +23,8 @@ not even /etc/hostname, exists inside.
 
 The worker (``pdf_worker.py``) additionally sees the PDF runtime (a venv on Debian's
 Python with nbconvert, nbformat, pygments, Pillow: :func:`pdf_runtime`), read-only, and
-a world-readable copy of its own source file and the template; nothing of this checkout,
+a world-readable copy of its own source file, ``answers.py`` (how written answers are
+found, the one matching every reader uses) and the template; nothing of this checkout,
 which may be under a folder the slot uid cannot enter.
 """
 

@@ -7,6 +7,10 @@ ammonia sanitiser) with an allow-list: no script, no event handler, no style, no
 iframe/object/svg, no remote image. Math stays as text in ``<span class="math">``
 and is typeset in the browser by KaTeX (``trust: false``, so ``\\href`` and
 friends cannot make links). The page's Content-Security-Policy is the second wall.
+
+An answer is every cell of its item's region (``autograder.answers``). Images pasted the
+Colab way, ``data:`` URIs inside the markdown, are taken out of the text and become
+attachments, decoded and bounded as attachments are (per image and per notebook).
 """
 
 from __future__ import annotations
@@ -67,7 +71,6 @@ class Answer:
     attachments: list[Attachment] = field(default_factory=list)
     figure: bytes | None = None  # the notebook's drawn graph (PNG), for q1_graph
     problem: str = ""  # "answer not found: …", if so
-    note: str = ""  # how it was found, when not between its locked cells
 
     @property
     def unanswered(self) -> bool:
@@ -91,7 +94,7 @@ class Answer:
         return h.hexdigest()[:24]
 
 
-_LATEX_SPACE = re.compile(r"\\[,;:! ]|\\q?quad\b|\\[hv]space\*?\{[^}]*\}|~")
+_LATEX_SPACE = re.compile(r"\\[,;:! ]|\\q?quad\b|\\[hv]space\*?\{[^}]{0,100}\}|~")
 _SPACE_AROUND = re.compile(r"\s*([^\w\s])\s*")
 
 
@@ -204,7 +207,7 @@ def _answer(cells: list, region: answers.Region, budget: _Budget) -> Answer:
         found += pasted
     if not parts and not region.problem:
         parts = [TEXT_STUB]
-    return Answer("\n\n".join(parts), found, problem=region.problem, note=region.note)
+    return Answer("\n\n".join(parts), found, problem=region.problem)
 
 
 def _figure(cells: list, region: answers.Region) -> bytes | None:

@@ -164,3 +164,16 @@ def test_matching_is_bounded_on_a_hostile_notebook(tmp_path):
     assert time.monotonic() - t0 < 60  # generous: the point is no quadratic blow-up
     assert not any(a.problem for a in found.values())
     assert [cells[s] for s in found["q2_slow"].cells] == []  # the stub is not an answer
+
+
+def test_matching_is_bounded_when_every_locked_cell_is_gone():
+    """No locked cell left, and thousands of near-copies of a question (each one character
+    short): every edited-question search is bounded, and nothing is claimed found."""
+    rel = json.loads(STUDENT_NB.read_text(encoding="utf-8"))
+    tpl = answers.template(rel)
+    kind, text, _ = answers.cells_of(rel)[_at(rel, "q1_forward") - 1]
+    hostile = [(kind, text[:-1], "")] * answers.MAX_CELLS
+    t0 = time.monotonic()
+    found = answers.find_answers(tpl, hostile, MANUAL)
+    assert time.monotonic() - t0 < 60  # generous: the point is no quadratic blow-up
+    assert all(r.problem.startswith("answer not found") for r in found.values())
