@@ -189,6 +189,7 @@ class Student:
         self.fatal: dict[str, StudentError] = {}
         self.report: ExecReport | None = None
         self.start_error: str | None = None
+        self.phases: dict[str, float] = {}  # every sandbox's, summed (restarts included)
         self.deadline = time.monotonic() + limits.submission_timeout
         self._boot()
 
@@ -211,6 +212,8 @@ class Student:
     def _stop(self) -> None:
         if self._sandbox is not None:
             self._sandbox.close()
+            for key, value in self._sandbox.phases.items():
+                self.phases[key] = self.phases.get(key, 0.0) + value
             self._sandbox = None
 
     def close(self) -> None:
