@@ -46,6 +46,10 @@ def _grade(args: argparse.Namespace) -> int:
         raise UsageError("--timeout must be between 0 and 3600 seconds")
     if not 256 <= args.memory <= 65536:
         raise UsageError("--memory must be between 256 and 65536 MB")
+    if args.cold:
+        from autograder.run import warm
+
+        os.environ[warm.ENV] = "0"  # read by every grading worker process
     options = GradeOptions(
         submissions=[Path(s) for s in args.submissions],
         out=Path(args.out),
@@ -227,6 +231,7 @@ def _bench(args: argparse.Namespace) -> int:
             skip_otter=args.skip_otter,
             out=out,
             keep=args.keep,
+            speed_n=args.speed_n,
         )
         return run_bench.main(options)
     if args.which == "review":
@@ -272,6 +277,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="parallel submissions (default: all cores)",
     )
     p.add_argument("--no-pdf", action="store_true", help="do not render graded PDFs")
+    p.add_argument(
+        "--cold",
+        action="store_true",
+        help="start every submission in a fresh sandbox process, not forked from the slot's "
+        "warm process (slower: each pays the numpy and matplotlib imports; HW2_WARM=0)",
+    )
     p.add_argument(
         "--timeout",
         type=float,
@@ -400,6 +411,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--scale", default="10,100", help="class sizes of the scaling rows (ours)")
     b.add_argument("--out", default=str(BENCH_RESULTS / "results.json"), help="result JSON")
     b.add_argument("--keep", action="store_true", help="keep the work folder (printed)")
+    b.add_argument("--speed-n", type=int, default=20,
+                   help="copies of the correct example in the speed section (0: none)")  # fmt: skip
     b = which.add_parser("review", help="time `review` on a made-up class")
     b.add_argument("--n", type=int, default=500, help="students (8 written items each)")
     b.add_argument("--pages", type=int, default=60, help="item pages to time")

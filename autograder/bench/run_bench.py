@@ -11,7 +11,10 @@ In one run on this machine:
 3. ours: `python -m autograder grade DIR --out OUT --no-pdf --jobs 1`, then `--jobs 2`;
 4. nbgrader: `nbgrader autograde hw2` on an nbgrader course holding the same notebooks;
 5. otter: `otter run` on the first --otter-sample submissions, in otter's own format;
-6. scaling: ours (`--jobs 2`) on classes of 10 and 100 (and 1000 with --big).
+6. scaling: ours (`--jobs 2`) on classes of 10 and 100 (and 1000 with --big);
+7. the speed limit (autograder.bench.speed, ``--speed-n``): on copies of the correct
+   example, the floor, ours warm and --cold, with and without PDFs, nbgrader, and our
+   per-submission split.
 
 Set-up that a course does once (nbgrader generate_assignment, otter assign) is not
 timed. "overhead" is a tool's seconds per submission minus the floor's for the same
@@ -30,7 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from autograder.bench import measure, tools, workload
+from autograder.bench import measure, speed, tools, workload
 from autograder.run.sandbox import default_runtime
 
 # The targets.
@@ -51,6 +54,7 @@ class BenchOptions:
     skip_otter: bool
     out: Path
     keep: bool  # keep the work folder (printed)
+    speed_n: int = 20  # copies of the correct example in the speed section (0: none)
 
 
 def _step(label: str) -> float:
@@ -133,6 +137,9 @@ def run(args: BenchOptions) -> dict:
             result["scaling"].append(row)
 
         result["ratios"], result["targets"] = _compare(by_jobs, nbg, otter, result["scaling"])
+        if args.speed_n > 0:
+            result["speed"] = speed.run(work, runtime, args.speed_n,
+                                        nbgrader=not args.skip_nbgrader, step=_step)  # fmt: skip
     finally:
         result["machine"]["loadavg_at_end"] = list(os.getloadavg())
         result["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
@@ -232,6 +239,8 @@ def table(result: dict) -> str:
         for t in result["targets"]:
             met = {True: "yes", False: "**no**", None: "not measured"}[t["met"]]
             lines.append(f"| {t['target']} | {fmt(t['measured'], '.3f')} | {met} |")
+    if result.get("speed"):
+        lines += ["", speed.table(result["speed"])]
     m = result["machine"]
     load = f"{m['loadavg_at_start'][0]:.2f} at start, {m['loadavg_at_end'][0]:.2f} at end"
     lines += ["", f"Machine: {m['nproc']} × {m['cpu_model']}, {m['memory_gib']} GiB, "
@@ -247,5 +256,8 @@ def main(options: BenchOptions) -> int:
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(table(result))
     print(f"\nwrote {out}")
-    complete = all(r.get("ok") for r in result["tools"] + result["scaling"])
+    rows = (
+        result["tools"] + result["scaling"] + list(result.get("speed", {}).get("rows", {}).values())
+    )
+    complete = all(r.get("ok") for r in rows)
     return 0 if complete else 1

@@ -48,10 +48,15 @@ def _row(name: str, n: int, r: measure.Run, per_sub: list[float], how: str) -> d
 # -- ours ------------------------------------------------------------------------------
 
 
-def ours(folder: Path, out: Path, *, jobs: int, n: int, timeout: float = 7200) -> dict:
-    """`python -m autograder grade FOLDER --out OUT --no-pdf --jobs J` into a fresh OUT."""
+def ours(
+    folder: Path, out: Path, *, jobs: int, n: int, timeout: float = 7200, cold: bool = False,
+    pdf: bool = False,
+) -> dict:  # fmt: skip
+    """`python -m autograder grade FOLDER --out OUT --no-pdf --jobs J` into a fresh OUT
+    (``cold``: with --cold; ``pdf``: without --no-pdf)."""
     shutil.rmtree(out, ignore_errors=True)
-    cmd = [PYTHON, "-m", "autograder", "grade", str(folder), "--out", str(out), "--no-pdf",
+    cmd = [PYTHON, "-m", "autograder", "grade", str(folder), "--out", str(out),
+           *([] if pdf else ["--no-pdf"]), *(["--cold"] if cold else []),
            "--jobs", str(jobs)]  # fmt: skip
     r = measure.run(cmd, cwd=REPO, env=_env(), timeout=timeout)
     # Each results.json carries its submission's seconds as Gradescope's execution_time.
@@ -64,16 +69,32 @@ def ours(folder: Path, out: Path, *, jobs: int, n: int, timeout: float = 7200) -
         with open(out / "grades.csv", newline="", encoding="utf-8") as f:
             rows = list(csv.DictReader(f))
     graded = sum(1 for row in rows if row["status"] == "graded")
-    row = _row(f"ours --jobs {jobs}", n, r, per_sub, "execution_time in OUT/results")
+    name = f"ours --jobs {jobs}" + (" --cold" if cold else "") + (" with PDFs" if pdf else "")
+    row = _row(name, n, r, per_sub, "execution_time in OUT/results")
     row["ok"] = r.returncode == 0 and graded == n
     row["check"] = f"{graded}/{n} rows graded"
     row["jobs"] = jobs
+    row["split"] = phases(out)
     if jobs == 1 and per_sub:
         # Wall time not spent inside a sandbox: pytest, the trusted side of each call,
         # reports and start-up. With one job it is measured directly, free of the
         # noise of comparing two separate runs (ours and the floor).
         row["outside_sandbox_s"] = round(row["per_sub_s"] - row["sub_mean_s"], 4)
     return row
+
+
+def phases(out: Path) -> dict[str, float]:
+    """The mean per-submission split (autograder.run.sandbox.PHASES) from OUT/logs."""
+    sums: dict[str, float] = {}
+    count = 0
+    for log in sorted((out / "logs").glob("*.txt")):
+        for line in log.read_text(encoding="utf-8").splitlines():
+            if line.startswith("phases: ") and "=" in line:
+                count += 1
+                for pair in line.removeprefix("phases: ").split():
+                    key, _, value = pair.partition("=")
+                    sums[key] = sums.get(key, 0.0) + float(value)
+    return {k: round(v / count, 4) for k, v in sums.items()} if count else {}
 
 
 # -- the floor -------------------------------------------------------------------------

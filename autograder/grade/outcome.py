@@ -42,6 +42,8 @@ class SubmissionResult:
     manual_notes: dict[str, dict[str, Any]] = field(default_factory=dict)
     unsafe: bool = False
     seconds: float = 0.0
+    # Where ``seconds`` went (autograder.run.sandbox.PHASES): instructor's log and bench only.
+    phases: dict[str, float] = field(default_factory=dict)
     note: str = ""  # about the row itself (a changed id, a row kept from an earlier run)
     isolation: str = ""  # the level student code ran at (autograder.run.isolation.Level)
 

@@ -23,7 +23,7 @@ from autograder.grade.marks import MARKERS
 from autograder.grade.outcome import SubmissionResult, TestOutcome
 from autograder.grade.student import Student, StudentError
 from autograder.rubric import load_rubric
-from autograder.run.sandbox import Limits
+from autograder.run.sandbox import PHASES, Limits
 from autograder.submissions import Submission, UnreadableNotebook, read_code_cells
 
 GRADERS_DIR = PACKAGE_DIR / "graders"
@@ -53,6 +53,7 @@ class GradingPlugin:
         self.collect_errors: list[str] = []
         self.started: dict[str, float] = {}
         self.seconds: dict[str, float] = {}
+        self.phases: dict[str, dict[str, float]] = {}  # the timing split (sandbox.PHASES)
 
     # -- pytest hooks ------------------------------------------------------------------
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -157,7 +158,12 @@ class GradingPlugin:
 
     def close_student(self, sub: Submission, student: Student) -> None:
         student.close()
-        self.seconds[sub.student] = time.monotonic() - self.started[sub.student]
+        total = time.monotonic() - self.started[sub.student]
+        self.seconds[sub.student] = total
+        phases = {k: round(student.phases.get(k, 0.0), 4) for k in PHASES if k != "tests"}
+        # The hidden tests: the rest (pytest, the graders, the calls into the sandbox).
+        phases["tests"] = round(max(total - sum(phases.values()), 0.0), 4)
+        self.phases[sub.student] = {k: phases[k] for k in PHASES}
 
 
 def grade_chunk(
@@ -215,5 +221,6 @@ def grade_chunk(
                 notebook_errors=plugin.notebook_errors.get(sub.student, []),
                 unsafe=unsafe,
                 seconds=round(plugin.seconds.get(sub.student, 0.0), 3),
+                phases=plugin.phases.get(sub.student, {}),
             )
     return [results[s.student] for s in chunk]

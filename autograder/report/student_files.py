@@ -29,6 +29,7 @@ def log_text(result: SubmissionResult) -> str:
         f"reason: {r.reason}",
         f"note: {r.note}",
         f"seconds: {r.seconds}",
+        "phases: " + " ".join(f"{k}={v}" for k, v in r.phases.items()),
         *r.notebook_errors,
         *debug,
     ]

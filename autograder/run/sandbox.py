@@ -23,6 +23,7 @@ import dataclasses
 import enum
 import fcntl
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -210,6 +211,8 @@ class Sandbox:
         self._watch: isolation.FileWatch | None = None
         self._last: tuple[int, str] | None = None  # (seq, function) of the last call answered
         self._ooms_before = 0
+        # Seconds spent here, for the timing split (OUT/logs, `hw2 bench run`): PHASES.
+        self.phases: dict[str, float] = {}
 
     # -- lifecycle ---------------------------------------------------------------------
     def _command(self, req_r: int, reply_w: int, data_fds: list[int]) -> tuple[list[str], Path]:
@@ -289,6 +292,7 @@ class Sandbox:
     def start(self, cells: list[str]) -> ExecReport:
         """Launch the sandbox and execute ``cells``; raises SandboxDied if it does not report."""
         self.deadline = time.monotonic() + self.limits.submission_timeout
+        began = time.perf_counter()
         become_subreaper()
         req_r, self._req_w = os.pipe()
         self._reply_r, reply_w = os.pipe()
@@ -297,6 +301,7 @@ class Sandbox:
         else:
             os.close(req_r)
             os.close(reply_w)
+        self.phases["sandbox_start"] = time.perf_counter() - began
         return self._run_cells(cells)
 
     def _start_cold(self, req_r: int, reply_w: int) -> None:
@@ -339,13 +344,34 @@ class Sandbox:
             {"op": "exec", "cells": cells, "cell_timeout": self.limits.cell_timeout},
             timeout=timeout,
         )
+        began = time.perf_counter()
         header, _ = self._receive(max_bytes=0, timeout=timeout)
         cells_report = header.get("cells")
         if not isinstance(cells_report, list):
             raise SandboxDied(Death.PROTOCOL, "the sandbox sent a malformed report")
+        self._split(cells, header.get("seconds"), time.perf_counter() - began)
         return ExecReport(cells=cells_report[: len(cells)])
 
+    def _split(self, cells: list[str], seconds: Any, took: float) -> None:
+        """The exec round trip as imports, the other cells, and the interpreter's start-up
+        before it (a cold worker starts while the request waits). The worker's own
+        per-cell seconds are untrusted: used for the timing split only, and bounded."""
+        if not isinstance(seconds, list):
+            seconds = []
+        secs = [min(max(float(s), 0.0), took) if isinstance(s, int | float) else 0.0
+                for s in seconds[: len(cells)]]  # fmt: skip
+        imports = min(sum(s for s, c in zip(secs, cells, strict=False) if _imports_only(c)), took)
+        ran = min(sum(secs), took)
+        self.phases["imports"] = imports
+        self.phases["cells"] = ran - imports
+        self.phases["sandbox_start"] = self.phases.get("sandbox_start", 0.0) + took - ran
+
     def close(self) -> None:
+        began = time.perf_counter()
+        self._close()
+        self.phases["clean_up"] = time.perf_counter() - began
+
+    def _close(self) -> None:
         if self._watch is not None:
             self._watch.stop()
             self._watch = None
@@ -459,6 +485,16 @@ class Sandbox:
                               earlier=earlier if answers_last else "")  # fmt: skip
         self._last = (seq, fn)
         return reply, out
+
+
+PHASES = ("sandbox_start", "imports", "cells", "tests", "clean_up")
+_IMPORT_LINE = re.compile(r"\s*(#.*|import\s.*|from\s+\S+\s+import\s.*)?")
+
+
+def _imports_only(source: str) -> bool:
+    """A cell of import statements only (its seconds count as imports in the split)."""
+    lines = source.splitlines()
+    return any(line.strip() for line in lines) and all(_IMPORT_LINE.fullmatch(x) for x in lines)
 
 
 def _waiting(fd: int) -> int:
