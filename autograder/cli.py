@@ -95,6 +95,13 @@ def _cluster_options(args: argparse.Namespace) -> ClusterOptions:
     if any(tls) and not all(tls):
         raise UsageError("TLS needs all three of --tls-ca-file, --tls-cert and --tls-key")
     ca, cert, key = (Path(p) if p else None for p in tls)
+    if args.cluster != "slurm":
+        from autograder.cluster.client import ClusterError, check_address, scheduler_address
+
+        try:
+            check_address(scheduler_address(args.cluster), all(tls))
+        except ClusterError as exc:
+            raise UsageError(str(exc)) from None
     return ClusterOptions(
         address=args.cluster,
         workers=args.workers,

@@ -21,6 +21,8 @@ if [[ $(id -u) == 0 ]]; then RUNTIME_BASE=/opt/hw2-autograder
 else RUNTIME_BASE=${XDG_DATA_HOME:-$HOME/.local/share}/hw2-autograder; fi
 RUNTIME=${HW2_SANDBOX_RUNTIME:-$RUNTIME_BASE/runtime-$(cat requirements-sandbox.txt | sha256sum | cut -c1-12)}
 APT_PACKAGES=(bubblewrap util-linux python3 python3-venv texlive-xetex texlive-fonts-recommended texlive-plain-generic pandoc poppler-utils libjs-katex chromium librsvg2-bin)
+# issue 22, tests only: the one-node Slurm cluster of tests/test_cluster.py
+APT_PACKAGES+=(slurmctld slurmd slurm-client munge)
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 # pip prints a warning for every index path this machine's pip.conf names but lacks;

@@ -25,6 +25,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -196,6 +197,7 @@ class ClusterGrader:
         self.resource = tasks.resource_name(self.versions, options.min_isolation)
         self.levels: dict[str, str] = {}  # accepted worker address → isolation level
         self._seen: set[str] = set()
+        self.live = 0  # workers that can grade, at the last check
         self._started = time.monotonic()
 
     # -- workers ------------------------------------------------------------------------
@@ -249,7 +251,8 @@ class ClusterGrader:
                     )
                 else:
                     self.levels[addr] = ident["isolation"]
-        return sum(1 for a, w in info.items() if self.resource in w.get("resources", {}))
+        self.live = sum(1 for w in info.values() if self.resource in w.get("resources", {}))
+        return self.live
 
     def wait_for_workers(self) -> None:
         deadline = time.monotonic() + self.options.wait
@@ -267,23 +270,31 @@ class ClusterGrader:
         return lowest(list(self.levels.values())) if self.levels else self.options.min_isolation
 
     # -- running tasks ------------------------------------------------------------------
-    def _submit(self, fn: Callable[..., Any], *args: Any) -> Any:
-        key = f"hw2-{fn.__name__}-{uuid.uuid4().hex}"
+    def _submit(self, fn: Callable[..., Any], label: str, *args: Any) -> Any:
+        # A student id (letters, digits, _.@+-) in the key shows on the dashboard.
+        key = f"hw2-{fn.__name__}-{label}-{uuid.uuid4().hex[:12]}"
         target = f"{fn.__module__}:{fn.__name__}"
         return self.client.submit(
             _CALL, target, *args, key=key, pure=False, resources={self.resource: 1}
         )
 
-    def _drain(self, futures: dict[Any, Any], done_one: Callable[[Any, Any], None]) -> None:
-        """Call ``done_one(future, item)`` as each future finishes (it may add futures).
+    def _drain(self, queue: list[tuple[Any, Any]], done_one: Callable[[Any, Any], None]) -> None:
+        """Run ``queue``'s (submit thunk, item) pairs, as many at a time as workers can
+        grade; ``done_one(future, item)`` as each finishes (it may append to ``queue``).
 
-        Raises ClusterError when the scheduler goes, or when no worker can grade for
-        ``options.wait`` seconds."""
+        One task per live worker: a worker's queue holds nothing that a SIGKILL of it
+        would count against (Dask counts every task queued on a dead worker), and the
+        scheduler never holds more than that many notebooks. Raises ClusterError when
+        the scheduler goes, or when no worker can grade for ``options.wait`` seconds."""
         from distributed import wait
 
+        futures: dict[Any, Any] = {}
         idle_since: float | None = None
         last_check = time.monotonic()
-        while futures:
+        while futures or queue:
+            while queue and len(futures) < max(1, self.live):
+                submit, item = queue.pop(0)
+                futures[submit()] = item
             try:
                 done, _ = wait(list(futures), timeout=2.0, return_when="FIRST_COMPLETED")
             except TimeoutError:
@@ -295,7 +306,7 @@ class ClusterGrader:
             for fut in done:
                 if fut in futures:
                     done_one(fut, futures.pop(fut))
-            if time.monotonic() - last_check > 2.0:
+            if time.monotonic() - last_check > 2.0 or not done:
                 last_check = time.monotonic()
                 if self.check_workers():
                     idle_since = None
@@ -337,14 +348,19 @@ class ClusterGrader:
                 readable.append((s, read_submission(s)))
             except UnreadableNotebook as exc:  # as grade_chunk would say it
                 row(s, "unreadable", str(exc))
-        workers = max(1, len(self.levels))
+        workers = max(1, self.live)
         size = max(1, min(CHUNK_MAX, math.ceil(len(readable) / (workers * 8)))) if readable else 1
         killed: dict[str, int] = {}
-        futures: dict[Any, list[tuple[Submission, bytes]]] = {}
+        queue: list[tuple[Any, Any]] = []
 
         def send(chunk: list[tuple[Submission, bytes]]) -> None:
             items = [(s.student, data) for s, data in chunk]
-            futures[self._submit(tasks.grade_bytes, items, limits_data, unsafe)] = chunk
+            label = chunk[0][0].student
+
+            def submit() -> Any:
+                return self._submit(tasks.grade_bytes, label, items, limits_data, unsafe)
+
+            queue.append((submit, chunk))
 
         def done_one(fut: Any, chunk: list[tuple[Submission, bytes]]) -> None:
             from distributed import KilledWorker
@@ -390,7 +406,7 @@ class ClusterGrader:
 
         for k in range(0, len(readable), size):
             send(readable[k : k + size])
-        self._drain(futures, done_one)
+        self._drain(queue, done_one)
         return [results[s.student] for s in subs]
 
     def _allowed_failures(self) -> int:
@@ -409,13 +425,13 @@ class ClusterGrader:
     ) -> list[PdfOutcome]:
         """``report.pdf.render_graded_pdfs`` on the workers: the PDFs come back as bytes."""
         outcomes: dict[str, PdfOutcome] = {}
-        futures: dict[Any, SubmissionResult] = {}
+        queue: list[tuple[Any, Any]] = []
         for r in results:
             try:
                 data: bytes | None = read_notebook_bytes(Path(r.source))
             except UnreadableNotebook:
                 data = None  # the score page alone, as locally
-            futures[self._submit(tasks.render_pdf, r.to_json(), data)] = r
+            queue.append((partial(self._submit, tasks.render_pdf, r.student, r.to_json(), data), r))
 
         def done_one(fut: Any, r: SubmissionResult) -> None:
             dest = out / "pdf" / f"{r.student}.pdf"
@@ -455,7 +471,7 @@ class ClusterGrader:
                 r.student, dest if produced else None, produced, degraded, reason, float(seconds)
             )
 
-        self._drain(futures, done_one)
+        self._drain(queue, done_one)
         return [outcomes[r.student] for r in results]
 
 
