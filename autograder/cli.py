@@ -1,6 +1,6 @@
 """`hw2`: the one place for command-line options; each command calls a plain function.
 
-    hw2 {grade,review,pdf,release,nbgrader-course,otter,gradescope,bench} --help
+    hw2 {grade,worker,review,pdf,release,nbgrader-course,otter,gradescope,bench} --help
 
 (also `python -m autograder …`). Bad options are one line on stderr and exit status 2.
 """
@@ -13,9 +13,14 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from autograder import INSTRUCTOR_NB, REPO_DIR, STUDENT_NB
 from autograder.run.sandbox import MIN_SUBMISSION_TIMEOUT, SUBMISSION_FACTOR, Limits
+
+if TYPE_CHECKING:
+    from autograder.cluster.client import ClusterOptions
+    from autograder.pipeline import GradeOptions
 
 DEFAULTS = Limits()  # `grade`'s defaults: --timeout and --memory show them
 BENCH_RESULTS = REPO_DIR / "bench"  # where the benchmarks' JSON results are kept
@@ -23,6 +28,10 @@ BENCH_RESULTS = REPO_DIR / "bench"  # where the benchmarks' JSON results are kep
 
 class UsageError(Exception):
     """Bad input from the command line: reported as one clear line, exit status 2."""
+
+
+class ClusterFailed(Exception):
+    """The Dask cluster failed or refused us: one line, exit status 1."""
 
 
 def _release(args: argparse.Namespace) -> int:
@@ -60,8 +69,13 @@ def _grade(args: argparse.Namespace) -> int:
         force=args.force,
         roster=Path(args.roster) if args.roster else None,
     )
+    if args.cluster is not None and args.unsafe_no_sandbox:
+        raise UsageError("--cluster grades only in sandboxes: drop --unsafe-no-sandbox")
     try:
-        grade(options)
+        if args.cluster is None:
+            grade(options)
+        else:
+            _grade_on_cluster(args, options)
     except GradingIncomplete as exc:
         print(f"error: grading is incomplete: {exc}", file=sys.stderr)
         return 1
@@ -73,6 +87,95 @@ def _grade(args: argparse.Namespace) -> int:
             "(then every report says the code was not isolated)."
         ) from None
     return 0
+
+
+def _cluster_options(args: argparse.Namespace) -> ClusterOptions:
+    from autograder.cluster.client import ClusterOptions
+    from autograder.run.isolation import Level
+
+    if args.workers < 1:
+        raise UsageError("--workers must be at least 1")
+    tls = [getattr(args, n) for n in ("tls_ca_file", "tls_cert", "tls_key")]
+    if any(tls) and not all(tls):
+        raise UsageError("TLS needs all three of --tls-ca-file, --tls-cert and --tls-key")
+    ca, cert, key = (Path(p) if p else None for p in tls)
+    if args.cluster != "slurm":
+        from autograder.cluster.client import ClusterError, check_address, scheduler_address
+
+        try:
+            check_address(scheduler_address(args.cluster), all(tls))
+        except ClusterError as exc:
+            raise UsageError(str(exc)) from None
+    return ClusterOptions(
+        address=args.cluster,
+        workers=args.workers,
+        min_isolation=Level(args.min_isolation),
+        tls_ca=ca,
+        tls_cert=cert,
+        tls_key=key,
+        wait=args.cluster_wait,
+        slurm_queue=args.slurm_queue,
+        slurm_walltime=args.slurm_walltime,
+        slurm_memory_mb=args.memory + 1024,  # the sandbox's cap plus the worker itself
+    )
+
+
+def _quiet_dask() -> None:
+    # Dask logs each lost connection at length; the command says what matters in one line.
+    import logging
+
+    for name in ("distributed", "tornado", "dask_jobqueue"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def _grade_on_cluster(args: argparse.Namespace, options: GradeOptions) -> None:
+    from dataclasses import replace
+
+    from autograder.cluster.client import ClusterError, connect
+    from autograder.pipeline import grade
+
+    _quiet_dask()
+    try:
+        with connect(_cluster_options(args)) as cluster:
+            grade(replace(options, cluster=cluster))
+    except ClusterError as exc:
+        raise ClusterFailed(str(exc)) from None
+
+
+def _worker(args: argparse.Namespace) -> int:
+    """`dask worker` with the hw2 preload, one task per process, this checkout's code."""
+    from autograder.cluster.client import ClusterError, check_address, scheduler_address
+    from autograder.cluster.tasks import UNSAFE_ENV
+
+    if args.nworkers < 1:
+        raise UsageError("--nworkers must be at least 1")
+    tls = [args.tls_ca_file, args.tls_cert, args.tls_key]
+    if any(tls) and not all(tls):
+        raise UsageError("TLS needs all three of --tls-ca-file, --tls-cert and --tls-key")
+    try:
+        check_address(scheduler_address(args.address), all(tls))
+    except ClusterError as exc:
+        raise UsageError(str(exc)) from None
+    cmd = [sys.executable, "-m", "distributed.cli.dask_worker"]
+    is_file = args.address.endswith(".json") or Path(args.address).is_file()
+    cmd += ["--scheduler-file", args.address] if is_file else [args.address]
+    cmd += ["--nthreads", "1", "--nworkers", str(args.nworkers), "--no-dashboard",
+            "--preload", "autograder.cluster.preload"]  # fmt: skip
+    if all(tls):
+        cmd += ["--tls-ca-file", args.tls_ca_file, "--tls-cert", args.tls_cert,
+                "--tls-key", args.tls_key]  # fmt: skip
+    else:
+        cmd += ["--host", "127.0.0.1"]  # a loopback scheduler: listen on loopback too
+    if args.name:
+        cmd += ["--name", args.name]
+    env = dict(os.environ)
+    # The worker must grade with this checkout's code (its versions are checked).
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_DIR), env.get("PYTHONPATH")) if p)
+    if args.unsafe_no_sandbox:
+        env[UNSAFE_ENV] = "1"
+    sys.stdout.flush()
+    os.execve(sys.executable, cmd, env)
+    return 0  # not reached
 
 
 def _review(args: argparse.Namespace) -> int:
@@ -249,6 +352,12 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tls_arguments(p: argparse._ActionsContainer) -> None:
+    p.add_argument("--tls-ca-file", help="CA certificate: required off loopback, with the next two")
+    p.add_argument("--tls-cert", help="this process's certificate (signed by the CA)")
+    p.add_argument("--tls-key", help="its private key")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hw2",
@@ -311,7 +420,47 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run student code without bubblewrap (reports say so)",
     )
+    c = p.add_argument_group("more than one machine (Dask; README: More than one machine)")
+    c.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="grade on a Dask cluster: tcp://HOST:PORT or tls://HOST:PORT of a running "
+        "scheduler, its scheduler file (.json), or 'slurm' to start workers as Slurm jobs",
+    )
+    c.add_argument("--workers", type=int, default=2, help="with --cluster slurm: worker jobs")
+    c.add_argument(
+        "--min-isolation",
+        choices=["full", "rootless", "uid"],
+        default="uid",
+        help="refuse workers whose sandbox is weaker (default uid: any sandbox)",
+    )
+    _tls_arguments(c)
+    c.add_argument(
+        "--cluster-wait",
+        type=float,
+        default=120.0,
+        help="seconds to wait for a worker that can grade (default 120)",
+    )
+    c.add_argument("--slurm-queue", help="with --cluster slurm: the partition")
+    c.add_argument(
+        "--slurm-walltime", default="01:00:00", help="with --cluster slurm: each job's time limit"
+    )
     p.set_defaults(func=_grade)
+
+    p = sub.add_parser(
+        "worker",
+        help="start Dask worker processes that can grade (dask worker with the hw2 preload)",
+    )
+    p.add_argument("address", metavar="ADDRESS", help="the scheduler's address, or its file")
+    p.add_argument("--nworkers", type=int, default=1, help="worker processes (one task each)")
+    p.add_argument("--name", help="the worker's name (default: its address)")
+    p.add_argument(
+        "--unsafe-no-sandbox",
+        action="store_true",
+        help="grade without a sandbox (clients refuse it: they require at least uid)",
+    )
+    _tls_arguments(p)
+    p.set_defaults(func=_worker)
 
     p = sub.add_parser("review", help="grade the written answers of OUT in the browser")
     p.add_argument("out", metavar="OUT", help="a folder `grade` wrote")
@@ -441,3 +590,8 @@ def main(argv: list[str] | None = None) -> int:
 
         print(visible(f"error: {exc}"), file=sys.stderr)  # it may name a student's file
         return 2
+    except ClusterFailed as exc:
+        from autograder.inert import visible
+
+        print(visible(f"error: {exc}"), file=sys.stderr)
+        return 1

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from autograder import REPO_DIR
 from autograder.files import remove_stale_temporaries, write_atomic
@@ -25,6 +27,9 @@ from autograder.run import isolation
 from autograder.run.sandbox import Limits, check_sandbox, default_runtime
 from autograder.submissions import discover
 
+if TYPE_CHECKING:
+    from autograder.cluster.client import ClusterGrader
+
 
 @dataclass(frozen=True)
 class GradeOptions:
@@ -36,6 +41,8 @@ class GradeOptions:
     unsafe: bool = False
     force: bool = False
     roster: Path | None = None
+    # `--cluster`: a connected Dask cluster grades and renders PDFs; the rest stays here.
+    cluster: ClusterGrader | None = None
 
 
 class GradingIncomplete(Exception):
@@ -65,10 +72,11 @@ def grade(options: GradeOptions) -> list[SubmissionResult]:
     feedback = read_feedback(options.out, rubric, manual)  # rubric items and comments of `review`
     roster = read_roster(options.roster) if options.roster else None
     runtime = default_runtime()
-    level = check_sandbox(runtime, unsafe=options.unsafe)
+    cluster = options.cluster
+    level = cluster.level if cluster else check_sandbox(runtime, unsafe=options.unsafe)
     if options.unsafe:
         print(UNSAFE_NOTE, file=sys.stderr)
-    if level is isolation.Level.UID:
+    if level is isolation.Level.UID and cluster is None:
         # No mount namespace hides them: make the repo, OUT and the submissions unreadable
         # to the per-slot uids (and every other uid).
         paths = [*isolation.repo_paths(REPO_DIR), options.out, *options.submissions]
@@ -103,12 +111,11 @@ def grade(options: GradeOptions) -> list[SubmissionResult]:
         progress.update(r)
     todo = [s for s in subs if s.student not in cached]
     # New results mean new PDFs: their sandboxes start (5–10 s) while the class is graded.
-    warm = start_lanes(options.jobs) if options.pdf and todo else None
+    warm = start_lanes(options.jobs) if options.pdf and todo and not cluster else None
+    run = cluster.grade_all if cluster else partial(grade_all, runtime=runtime, jobs=options.jobs)
     try:
-        fresh = grade_all(
+        fresh = run(
             todo,
-            runtime=runtime,
-            jobs=options.jobs,
             limits=limits,
             unsafe=options.unsafe,
             on_result=on_result,
@@ -145,7 +152,7 @@ def grade(options: GradeOptions) -> list[SubmissionResult]:
     )
     pdf_failures = (
         update_pdfs(results, rubric, options.out, keys, jobs=options.jobs, force=options.force,
-                    lanes=warm)
+                    lanes=warm, render=cluster.render_pdfs if cluster else None)
         if options.pdf
         else []
     )  # fmt: skip

@@ -44,7 +44,10 @@ APT_PACKAGES=(bubblewrap util-linux python3 python3-venv)
 if [[ $PROFILE != gradescope ]]; then
   APT_PACKAGES+=(texlive-xetex texlive-fonts-recommended texlive-plain-generic pandoc librsvg2-bin)
 fi
-if [[ $PROFILE == test ]]; then APT_PACKAGES+=(chromium poppler-utils); fi
+# Tests only: browsers, PDF checks, and the one-node Slurm cluster of tests/test_cluster.py.
+if [[ $PROFILE == test ]]; then
+  APT_PACKAGES+=(chromium poppler-utils slurmctld slurmd slurm-client munge)
+fi
 # npm fetches KaTeX for `review` at set-up (scripts/install_katex.sh); a machine with its
 # own Node.js (which carries npm) keeps it rather than taking Debian's.
 if [[ $PROFILE != gradescope ]] && ! command -v npm >/dev/null; then APT_PACKAGES+=(npm); fi

@@ -17,6 +17,7 @@ import hashlib
 import io
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,7 +27,7 @@ from autograder.inert import csv_cell, csv_text, from_csv_cell, visible
 from autograder.rubric import Rubric
 
 if TYPE_CHECKING:
-    from autograder.report.pdf import PdfLanes
+    from autograder.report.pdf import PdfLanes, PdfOutcome
 
 HEADER = ["student", "produced", "degraded", "reason"]
 
@@ -70,12 +71,14 @@ def update_pdfs(
     jobs: int,
     force: bool = False,
     lanes: PdfLanes | None = None,
+    render: Callable[..., list[PdfOutcome]] | None = None,
 ) -> list[str]:
     """Render OUT/pdf/<student>.pdf where its inputs changed (all of them with ``force``).
 
     ``keys`` maps each student to the cache key of its submission. Rewrites status.csv.
     Returns the students whose PDF could not be made (every notebook gets at least its
     score page, so that is the environment's fault: a missing package, a sandbox error).
+    ``render`` stands in for ``render_graded_pdfs`` (a cluster's workers make them).
     """
     from autograder.report.pdf import render_graded_pdfs  # lazy: the PDF toolchain
 
@@ -101,7 +104,8 @@ def update_pdfs(
         print(f"rendering {len(todo)} graded PDFs …", file=sys.stderr)
     not_made = []
     by_student = {r.student: r for r in todo}
-    for outcome in render_graded_pdfs(todo, rubric, out, jobs, lanes) if todo else []:
+    render = render or render_graded_pdfs
+    for outcome in render(todo, rubric, out, jobs, lanes) if todo else []:
         rows[outcome.student] = [
             outcome.student,
             "yes" if outcome.produced else "no",

@@ -36,6 +36,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
         "graders",  # the hidden graders, over grade's student proxy
         "report",  # scores → grades.csv, results/, PDFs
         "review",  # manual grading over the reports
+        "cluster",  # grading and PDFs on Dask workers (over grade, report)
         "pipeline integrations",  # orchestration; nbgrader, otter, Gradescope
         "bench",  # timing the steps against nbgrader and otter
         "cli",

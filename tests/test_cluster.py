@@ -1,0 +1,517 @@
+"""Grading on a Dask cluster (autograder/cluster): real schedulers and workers on 127.0.0.1.
+
+A real `dask scheduler` (a stock one: it never imports the autograder) and two worker
+processes started by `hw2 worker` grade the examples, a hostile subset and the corpus:
+the gradebook equals a local run's. Then the faults: a worker SIGKILLed mid-batch, a
+submission whose workers are killed whenever they run it, the client killed (the rerun
+resumes), the scheduler killed (one line, non-zero, the results kept); refused workers
+(other versions, no sandbox); TLS on, and TLS required. Last, a one-node Slurm cluster
+(Debian's slurmctld, slurmd and munge, started here) runs `hw2 grade --cluster slurm`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from examples.build_examples import submission
+from tests.conftest import REPO
+from tests.corpus import SUBMISSIONS as CORPUS
+from tests.hostile import Case
+
+distributed = pytest.importorskip("distributed")
+
+pytestmark = pytest.mark.slow
+HOSTILE = [
+    "binary_junk",
+    "empty_file",
+    "not_json",
+    "exit_top_level",
+    "exit_in_call",
+    "fork_spray",
+    "steal_files",
+    "link_instructor",
+    "escape_sequences",
+    "nbformat3",
+]
+# A scheduler gives up on a task after this many of its workers died (then KilledWorker).
+ENV = {"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1"}
+TIMING = ("execution_time", "seconds")
+
+
+def _env(**extra: str) -> dict[str, str]:
+    return {**os.environ, **ENV, **extra}
+
+
+class Cluster:
+    """A scheduler on 127.0.0.1 (port 0, a scheduler file) and `hw2 worker` processes."""
+
+    def __init__(self, folder: Path, tls: list[str] | None = None) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder, self.tls = folder, tls or []
+        protocol = ["--protocol", "tls"] if self.tls else []
+        self.file = folder / "scheduler.json"
+        self.procs: list[subprocess.Popen[bytes]] = []
+        # Started outside the checkout, without PYTHONPATH: a stock scheduler.
+        cmd = [
+            sys.executable,
+            "-m",
+            "distributed.cli.dask_scheduler",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--no-dashboard",
+            "--scheduler-file",
+            str(self.file),
+            *self.tls,
+            *protocol,
+        ]
+        self.scheduler = self._start(cmd, cwd=folder)
+        deadline = time.monotonic() + 60
+        while not self.file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert self.file.exists(), "the scheduler did not start"
+        self.address = json.loads(self.file.read_text())["address"]
+
+    def _start(self, cmd: list[str], cwd: Path, **env: str) -> subprocess.Popen[bytes]:
+        log = open(self.folder / f"proc{len(self.procs)}.log", "wb")
+        p = subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            env=_env(**env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.procs.append(p)
+        return p
+
+    def worker(self, *args: str, repo: Path = REPO, **env: str) -> subprocess.Popen[bytes]:
+        cmd = [sys.executable, "-m", "autograder", "worker", str(self.file), *args, *self.tls]
+        return self._start(cmd, cwd=repo, **env)
+
+    def client(self) -> distributed.Client:
+        sec = None
+        if self.tls:
+            from distributed.security import Security
+
+            t = dict(zip(self.tls[0::2], self.tls[1::2], strict=True))
+            sec = Security(
+                tls_ca_file=t["--tls-ca-file"],
+                tls_client_cert=t["--tls-cert"],
+                tls_client_key=t["--tls-key"],
+                require_encryption=True,
+            )
+        return distributed.Client(self.address, security=sec, timeout=30, set_as_default=False)
+
+    def wait_workers(self, n: int) -> None:
+        with self.client() as c:
+            c.wait_for_workers(n, timeout=120)
+
+    def close(self) -> None:
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory) -> Iterator[Cluster]:
+    c = Cluster(tmp_path_factory.mktemp("dask"))
+    try:
+        c.worker("--nworkers", "2")
+        c.wait_workers(2)
+        yield c
+    finally:
+        c.close()
+
+
+def grade(folder: Path, out: Path, *extra: str, wait: bool = True) -> subprocess.Popen[bytes]:
+    p = subprocess.Popen(
+        [sys.executable, "-m", "autograder", "grade", str(folder), "--out", str(out), *extra],
+        cwd=REPO,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    if wait:
+        p.out, p.err = (b.decode() for b in p.communicate(timeout=900))  # type: ignore[attr-defined]
+    return p
+
+
+def rows(out: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(open(out / "grades.csv", encoding="utf-8")))
+
+
+def results(out: Path) -> dict[str, dict]:
+    found = {}
+    for p in sorted((out / "results").glob("*.json")):
+        data = json.loads(p.read_text())
+        for k in TIMING:
+            data.pop(k, None)
+        found[p.name] = data
+    return found
+
+
+def _class(folder: Path, n: int) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        shutil.copy(
+            REPO
+            / "examples/submissions"
+            / ("correct.ipynb", "typical_mistakes.ipynb", "stub.ipynb")[i % 3],
+            folder / f"s{i:02}.ipynb",
+        )
+    return folder
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory) -> Path:
+    """The examples, a hostile subset and the corpus in one folder."""
+    import importlib
+
+    folder = tmp_path_factory.mktemp("mixed")
+    for p in (REPO / "examples/submissions").glob("*.ipynb"):
+        shutil.copy(p, folder / p.name)
+    for name in HOSTILE:
+        case: Case = importlib.import_module(f"tests.hostile.{name}").CASE
+        case.create(folder, name, 9)  # port 9: these cases open no connection
+    for name, cells in CORPUS.items():
+        nbformat.write(submission(cells), folder / f"corpus_{name}.ipynb")
+    return folder
+
+
+def test_cluster_gradebook_equals_local(cluster, mixed, tmp_path):
+    local, remote = tmp_path / "local", tmp_path / "remote"
+    a = grade(mixed, local, "--no-pdf", "--jobs", "2")
+    b = grade(mixed, remote, "--no-pdf", "--cluster", str(cluster.file))
+    assert b.returncode == a.returncode, b.err
+    assert (remote / "grades.csv").read_bytes() == (local / "grades.csv").read_bytes()
+    assert results(remote) == results(local)
+    graded = [r for r in rows(remote) if r["status"] == "graded"]
+    assert len(graded) >= len(CORPUS) + 3, "the corpus and the examples were graded"
+    assert all(r["isolation"] == "full" for r in graded) or os.geteuid() != 0
+
+
+def test_pdfs_are_made_on_the_workers(cluster, tmp_path):
+    folder = tmp_path / "class"
+    folder.mkdir()
+    shutil.copy(REPO / "examples/submissions/typical_mistakes.ipynb", folder)
+    out = tmp_path / "out"
+    p = grade(folder, out, "--cluster", str(cluster.file))
+    assert p.returncode == 0, p.err
+    pdf = (out / "pdf" / "typical_mistakes.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF-") and len(pdf) > 10_000
+    assert "typical_mistakes,yes" in (out / "pdf" / "status.csv").read_text()
+
+
+def _worker_pids(cluster: Cluster) -> dict[str, int]:
+    with cluster.client() as c:
+        return {a: w["pid"] for a, w in c.scheduler_info(n_workers=-1)["workers"].items()}
+
+
+def test_sigkill_of_a_worker_mid_batch(cluster, tmp_path):
+    folder, out = _class(tmp_path / "class", 12), tmp_path / "out"
+    p = grade(folder, out, "--no-pdf", "--cluster", str(cluster.file), wait=False)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and len(list((out / ".state").glob("*.json"))) < 2:
+        time.sleep(0.1)
+    victim = next(iter(_worker_pids(cluster).values()))
+    os.kill(victim, signal.SIGKILL)
+    _, err = p.communicate(timeout=600)
+    assert p.returncode == 0, err.decode()
+    got = rows(out)
+    assert sorted(r["student"] for r in got) == [f"s{i:02}" for i in range(12)]
+    assert all(r["status"] == "graded" for r in got), got
+    cluster.wait_workers(2)  # the nanny restarted it
+
+
+def test_a_submission_that_kills_its_workers_gets_a_row(cluster, tmp_path):
+    """A watcher SIGKILLs any worker that runs the `poison` submission."""
+    folder = _class(tmp_path / "class", 4)
+    shutil.copy(REPO / "examples/submissions/correct.ipynb", folder / "poison.ipynb")
+    out = tmp_path / "out"
+    p = grade(folder, out, "--no-pdf", "--cluster", str(cluster.file), wait=False)
+    kills = 0
+    with cluster.client() as c:
+        while p.poll() is None:
+            try:
+                info = c.scheduler_info(n_workers=-1)["workers"]
+                running = c.run(_executing, on_error="return")
+            except Exception:
+                time.sleep(0.2)
+                continue
+            for addr, keys in running.items():
+                if isinstance(keys, list) and any("poison" in k for k in keys) and addr in info:
+                    os.kill(info[addr]["pid"], signal.SIGKILL)
+                    kills += 1
+            time.sleep(0.1)
+    err = p.stderr.read().decode()
+    assert p.returncode == 1, err  # a failed row: grading is incomplete
+    got = {r["student"]: r for r in rows(out)}
+    assert sorted(got) == ["poison", "s00", "s01", "s02", "s03"]
+    assert got["poison"]["status"] == "failed"
+    assert "crashed" in got["poison"]["reason"] and "Dask workers" in got["poison"]["reason"]
+    assert all(got[s]["status"] == "graded" for s in got if s != "poison"), got
+    assert 2 <= kills <= 8, kills  # bounded: allowed-failures + 1 deaths, twice
+    cluster.wait_workers(2)
+
+
+def _executing(dask_worker) -> list[str]:
+    return [str(ts.key) for ts in dask_worker.state.executing]
+
+
+def test_client_killed_then_rerun_resumes_and_scheduler_gone(tmp_path):
+    """Kill the client mid-batch: the rerun resumes. Kill the scheduler: one line, exit 1,
+    every result already graded kept for the next run."""
+    c = Cluster(tmp_path / "dask")
+    try:
+        c.worker("--nworkers", "2")
+        c.wait_workers(2)
+        folder = _class(tmp_path / "class", 12)
+        out = tmp_path / "out"
+        p = grade(folder, out, "--no-pdf", "--cluster", str(c.file), wait=False)
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and len(list((out / ".state").glob("*.json"))) < 2:
+            time.sleep(0.05)
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+        done = len(list((out / ".state").glob("*.json")))
+        assert 2 <= done < 12, "the kill did not land mid-batch"
+
+        p = grade(folder, out, "--no-pdf", "--cluster", str(c.file), wait=False)
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and len(list((out / ".state").glob("*.json"))) < done + 2:
+            time.sleep(0.05)
+        os.killpg(c.scheduler.pid, signal.SIGKILL)
+        _, err = p.communicate(timeout=300)
+        err = err.decode()
+        assert p.returncode == 1, err
+        assert f"reused {done} unchanged results" not in err  # it did not get that far
+        last = err.strip().splitlines()[-1]
+        assert last.startswith("error: the Dask scheduler at") and "gone" in last, err
+        kept = len(list((out / ".state").glob("*.json")))
+        assert kept >= done + 2
+    finally:
+        c.close()
+    c = Cluster(tmp_path / "dask2")
+    try:
+        c.worker("--nworkers", "2")
+        c.wait_workers(2)
+        p = grade(folder, out, "--no-pdf", "--cluster", str(c.file))
+        assert p.returncode == 0, p.err
+        assert f"reused {kept} unchanged results" in p.err
+        assert sorted(r["student"] for r in rows(out)) == [f"s{i:02}" for i in range(12)]
+    finally:
+        c.close()
+
+
+def test_workers_of_other_versions_or_without_a_sandbox_are_refused(tmp_path):
+    alt = tmp_path / "alt"  # a checkout whose hidden graders differ by one line
+    shutil.copytree(
+        REPO / "autograder", alt / "autograder", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    shutil.copytree(REPO / "solutions", alt / "solutions")
+    with open(alt / "autograder/graders/test_part2_descent.py", "a") as f:
+        f.write("\n# another version of the graders\n")
+    c = Cluster(tmp_path / "dask")
+    try:
+        c.worker(repo=alt)
+        c.worker("--unsafe-no-sandbox")
+        c.wait_workers(2)
+        folder = _class(tmp_path / "class", 1)
+        p = grade(
+            folder, tmp_path / "out", "--no-pdf", "--cluster", str(c.file), "--cluster-wait", "5"
+        )
+        assert p.returncode == 1
+        lines = p.err.strip().splitlines()
+        assert any("refused worker" in ln and "its assignment version is" in ln for ln in lines)
+        assert any(
+            "refused worker" in ln and "isolation level is none, below --min-isolation uid" in ln
+            for ln in lines
+        ), p.err
+        assert lines[-1].startswith("error: no worker of"), p.err
+        assert not (tmp_path / "out" / "grades.csv").exists()
+    finally:
+        c.close()
+
+
+def test_min_isolation_full_refuses_weaker_workers(cluster, tmp_path):
+    """This machine's workers reach the level they report; asking for more than the
+    weakest level of a mixed cluster leaves only the strong ones (here: all or none)."""
+    with cluster.client() as c:
+        from autograder.cluster import tasks
+
+        levels = {v["isolation"] for v in c.run(tasks.identity).values()}
+    if levels != {"full"}:
+        folder = _class(tmp_path / "class", 1)
+        p = grade(
+            folder,
+            tmp_path / "out",
+            "--no-pdf",
+            "--cluster",
+            str(cluster.file),
+            "--min-isolation",
+            "full",
+            "--cluster-wait",
+            "3",
+        )
+        assert p.returncode == 1 and "below --min-isolation full" in p.err
+    else:
+        pytest.skip("every worker here reaches full isolation (root with user namespaces)")
+
+
+# -- TLS ------------------------------------------------------------------------------------
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def make_certificates(folder: Path, name: str = "hw2") -> list[str]:
+    """A CA and one certificate for 127.0.0.1 (the README's commands)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    _openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "30",
+        "-subj",
+        f"/CN={name}-ca",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        cwd=folder,
+    )
+    _openssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        f"/CN={name}",
+        "-keyout",
+        "node.key",
+        "-out",
+        "node.csr",
+        cwd=folder,
+    )
+    (folder / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        "node.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "30",
+        "-extfile",
+        "ext.cnf",
+        "-out",
+        "node.pem",
+        cwd=folder,
+    )
+    return [
+        "--tls-ca-file",
+        str(folder / "ca.pem"),
+        "--tls-cert",
+        str(folder / "node.pem"),
+        "--tls-key",
+        str(folder / "node.key"),
+    ]
+
+
+def test_tls_grades_and_refuses_a_client_without_the_certificate(tmp_path):
+    tls = make_certificates(tmp_path / "certs")
+    c = Cluster(tmp_path / "dask", tls=tls)
+    try:
+        assert c.address.startswith("tls://")
+        c.worker("--nworkers", "1")
+        c.wait_workers(1)
+        folder = _class(tmp_path / "class", 2)
+        out = tmp_path / "out"
+        p = grade(folder, out, "--no-pdf", "--cluster", str(c.file), *tls)
+        assert p.returncode == 0, p.err
+        assert [r["status"] for r in rows(out)] == ["graded", "graded"]
+
+        # hw2 without certificates refuses a tls:// scheduler before connecting …
+        p = grade(folder, tmp_path / "o2", "--no-pdf", "--cluster", c.address)
+        assert p.returncode == 2 and "needs --tls-ca-file" in p.err
+        # … and Dask itself: no certificate, another CA's certificate, plain tcp.
+        other = make_certificates(tmp_path / "other", "intruder")
+        from distributed.security import Security
+
+        attempts = {
+            "no certificate": (c.address, Security(require_encryption=True)),
+            "another CA": (
+                c.address,
+                Security(
+                    tls_ca_file=other[1],
+                    tls_client_cert=other[3],
+                    tls_client_key=other[5],
+                    require_encryption=True,
+                ),
+            ),
+            "plain tcp": (c.address.replace("tls://", "tcp://"), None),
+        }
+        for what, (addr, sec) in attempts.items():
+            with pytest.raises((OSError, TimeoutError)):
+                distributed.Client(addr, security=sec, timeout=5, set_as_default=False)
+                pytest.fail(f"a client with {what} connected")
+    finally:
+        c.close()
+
+
+@pytest.mark.parametrize("command", ["grade", "worker"])
+def test_an_address_off_loopback_requires_tls(command, tmp_path):
+    args = {
+        "grade": [
+            "grade",
+            str(REPO / "examples/submissions"),
+            "--out",
+            str(tmp_path / "o"),
+            "--cluster",
+            "tcp://192.0.2.7:8786",
+        ],
+        "worker": ["worker", "tcp://192.0.2.7:8786"],
+    }[command]
+    p = subprocess.run(
+        [sys.executable, "-m", "autograder", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert p.returncode == 2
+    assert p.stderr.strip().splitlines() == [
+        "error: tcp://192.0.2.7:8786 is not on this machine: Dask runs whatever it is sent, so "
+        "off loopback it needs TLS (--tls-ca-file, --tls-cert, --tls-key; README: More than one "
+        "machine)"
+    ]
+    assert not (tmp_path / "o").exists()
