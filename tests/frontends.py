@@ -42,7 +42,7 @@ def photo(seed: int, side: int = 316) -> bytes:
     from PIL import Image
 
     rnd = random.Random(seed)
-    raw = bytes(rnd.getrandbits(8) for _ in range(side * side * 3))
+    raw = rnd.randbytes(side * side * 3)
     buf = io.BytesIO()
     Image.frombytes("RGB", (side, side), raw).save(buf, "PNG")
     return buf.getvalue()
@@ -188,3 +188,4 @@ def write(nb: dict, path: Path, front: str) -> Path:
 
 
 FRONTS = {"colab": colab, "vscode": vscode, "jupyterlab": jupyterlab}
+NAMES = {"colab": "Colab", "vscode": "VS Code", "jupyterlab": "JupyterLab"}

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from autograder.rubric import load_rubric
-from tests.frontends import FRONTS, answer_text, write
+from tests.frontends import FRONTS, NAMES, answer_text, write
 from tests.notebooks import MANUAL, REPO
 from tests.test_review_browser import Tab, browser, serve  # noqa: F401 (fixtures)
 
@@ -26,7 +26,6 @@ pytestmark = [
     pytest.mark.skipif(not shutil.which("xelatex"), reason="no TeX: no graded PDFs"),
 ]
 RUBRIC = load_rubric()
-NAMES = {"colab": "Colab", "vscode": "VS Code", "jupyterlab": "JupyterLab"}
 PICTURES = {"colab": len(MANUAL), "vscode": 0, "jupyterlab": len(MANUAL) - 1}
 
 

@@ -157,7 +157,8 @@ def placed(nb: dict, released: dict) -> tuple[dict, list[str]]:
             if triples[s][0] != "markdown":
                 parts.append(_fence(text))
                 continue
-            for name, bundle in (cell.get("attachments") or {}).items():
+            found = cell.get("attachments")
+            for name, bundle in (found if isinstance(found, dict) else {}).items():
                 new = name if name not in attachments else f"{s}-{name}"
                 text = text.replace(f"attachment:{name}", f"attachment:{new}")
                 attachments[new] = bundle
@@ -200,7 +201,7 @@ def place_answers(course: Path) -> dict[str, str]:
             if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
                 raise ValueError("no list of cells")
             nb, left = placed(nb, released)
-        except (OSError, ValueError, RecursionError) as exc:
+        except (OSError, ValueError, TypeError, RecursionError) as exc:
             done[student] = f"left as submitted: {str(exc)[:200]}"
             continue
         if not keep.exists():

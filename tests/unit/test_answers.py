@@ -177,3 +177,33 @@ def test_matching_is_bounded_when_every_locked_cell_is_gone():
     found = answers.find_answers(tpl, hostile, MANUAL)
     assert time.monotonic() - t0 < 60  # generous: the point is no quadratic blow-up
     assert all(r.problem.startswith("answer not found") for r in found.values())
+
+
+def test_the_nbgrader_route_places_each_answer_in_its_graded_cell():
+    """`nbgrader-course --place-answers`: the fronts' notebooks come out with every graded
+    and locked cell once, with its id, each written answer whole in its own cell."""
+    from collections import Counter
+
+    import nbformat
+
+    from autograder.integrations.nbgrader_course import placed
+    from tests.frontends import FRONTS, NAMES
+
+    rel = json.loads(STUDENT_NB.read_text(encoding="utf-8"))
+
+    def ids(nb: dict) -> Counter:
+        return Counter(g for c in nb["cells"] if (g := c.get("metadata", {}).get("nbgrader",
+                       {}).get("grade_id")))  # fmt: skip
+
+    for front, make in FRONTS.items():
+        nb, left = placed(make(MANUAL), rel)
+        assert left == [] and ids(nb) == ids(rel), front
+        nbformat.validate(nbformat.from_dict(nb))
+        cells = {c["metadata"]["nbgrader"]["grade_id"]: c for c in nb["cells"]
+                 if "nbgrader" in c["metadata"]}  # fmt: skip
+        for item in MANUAL:
+            assert f"{NAMES[front]} answers {item}" in cells[item]["source"], (front, item)
+    hostile = {"cells": [1, None, {"metadata": [1]}, {"cell_type": "markdown", "source": 5,
+               "attachments": [1]}], "nbformat_minor": "x"}  # fmt: skip
+    with pytest.raises(ValueError):  # refused whole (the student's file is left as it was)
+        placed(hostile, rel)
