@@ -1,4 +1,4 @@
-"""The student's notebook and the README's student section never state a written answer.
+"""The student's notebook and the students' pages (README, docs) never state a written answer.
 
 Each written item of the rubric lists its key formulas (``formulas`` in rubric.toml).
 Both the formulas and the text students get are normalised, so that unicode, LaTeX and
@@ -59,6 +59,7 @@ def student_texts() -> dict[str, str]:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     section = readme.split("## For students", 1)[1].split("\n## ", 1)[0]
     texts["README.md, For students"] = section
+    texts["docs/students.md"] = (REPO / "docs" / "students.md").read_text(encoding="utf-8")
     return texts
 
 

@@ -537,7 +537,7 @@ def _in(copy: Path, *args: str, cwd: Path | None = None, timeout: float = 600) -
 
 @pytest.mark.slow
 def test_adding_a_hidden_check_is_one_function(tmp_path: Path):
-    """The README's promise: a new hidden check is one function in autograder/graders/, and
+    """docs/assignment.md's promise: a new hidden check is one function in autograder/graders/, and
     our grade, the Gradescope zip, the otter export and the nbgrader gradebook all have it."""
     copy = tmp_path / "repo"
     shutil.copytree(REPO, copy, symlinks=True,
@@ -549,8 +549,9 @@ def test_adding_a_hidden_check_is_one_function(tmp_path: Path):
     graders.write_text(graders.read_text(encoding="utf-8") + NEW_CHECK, encoding="utf-8")
     changed = [p for p, data in before.items() if (copy / p).read_bytes() != data]
     assert changed == [graders.relative_to(copy)]  # the one file touched
-    # … which is what the README's "Which files each change touches" says.
-    block = (REPO / "README.md").read_text(encoding="utf-8").split("- **A new hidden check**")[1]
+    # … which is what docs/assignment.md's "Which files each change touches" says.
+    page = (REPO / "docs" / "assignment.md").read_text(encoding="utf-8")
+    block = page.split("- **A new hidden check**")[1]
     block = block.split("\n\n", 1)[0]
     listed = re.findall(r"^  - `([^`]+)`$", block, flags=re.M)
     assert "touches one file" in block and len(listed) == 1
