@@ -394,3 +394,21 @@ def test_students_make_their_pdf_one_way():
         assert route in text(page), page
     for p in PAGES:
         assert "nbconvert --to pdf hw2" not in text(name(p)), name(p)
+
+
+# -- counts ---------------------------------------------------------------------------------
+
+
+def test_counts_quoted_are_the_suites():
+    """How many mutations, corpus answers and hostile cases docs/testing.md says there are."""
+    from tests.corpus import SUBMISSIONS as CORPUS
+    from tests.mutations import MUTATIONS
+
+    page = text("docs/testing.md")
+    hostile = [p for p in (REPO / "tests" / "hostile").glob("*.py") if p.stem != "__init__"]
+    for phrase, count in {
+        rf"{NUM} common mistakes": len(MUTATIONS),
+        rf"{NUM} differently written correct submissions": len(CORPUS),
+        rf"grades {NUM} attack and fault submissions": len(hostile),
+    }.items():
+        assert [int(n) for n in re.findall(phrase, page)] == [count], phrase
