@@ -33,7 +33,7 @@ test runs the same grader function again on the student's function, with the rec
 reference values, so its checks, tolerances and mistake feedback are the graders' own. The
 bundle holds the package's Python files and that recording (no reference solution). Under
 otter the graders run inside the student's own kernel, so they are only as trustworthy as
-otter's model allows: a hostile notebook can defeat them (see the README); our sandboxed
+otter's model allows: a hostile notebook can defeat them (see docs/integrations.md); our sandboxed
 grader is the reference.
 """
 
