@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 # pytester: the unit tests of GradingPlugin run an inner pytest session over fake graders.
 pytest_plugins = ["pytester"]
 
@@ -17,10 +19,17 @@ REPO = Path(__file__).resolve().parents[1]
 TYPICAL_MISTAKES_AUTO = 2.875
 
 
-def pytest_terminal_summary(terminalreporter) -> None:
-    """The run's last lines: how many tests were skipped, by reason (as an ordinary user,
-    those that need root; README: set-up)."""
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter):
+    """The run's last lines, after -ra's list and before the counts: how many tests were
+    skipped, by reason (as an ordinary user, those that need root; README: set-up).
+
+    A wrapper called first is the outermost, so this runs after the terminal reporter's own
+    summary (its short test summary comes last of its own).
+    """
     from collections import Counter
+
+    yield
 
     reasons: Counter[str] = Counter()
     for report in terminalreporter.stats.get("skipped", []):

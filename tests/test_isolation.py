@@ -469,6 +469,21 @@ def test_a_tool_with_helpers_gets_a_share_of_the_budget_each_without_a_cgroup():
     assert cmd[-6:-4] == ["prlimit", "--nproc=5"]  # four, plus bwrap's pid 1
 
 
+def test_a_runtime_named_by_hand_under_a_private_folder_is_refused_saying_why(tmp_path):
+    """As root a slot uid runs the sandbox runtime: behind a 0700 folder it cannot (issue 19)."""
+    if os.geteuid() != 0:
+        pytest.skip("the slot uid is root's")
+    from autograder.run.sandbox import default_runtime
+
+    private = tmp_path / "private"
+    private.mkdir()
+    (private / "runtime").symlink_to(default_runtime())  # a real runtime, behind it
+    private.chmod(0o700)
+    with pytest.raises(isolation.SandboxUnavailable, match=r"cannot read .*private.*chmod o\+x"):
+        isolation.detect_level(private / "runtime")
+    assert isolation.unreachable(default_runtime()) is None
+
+
 def test_shared_tree_is_readable_by_every_uid(tmp_path):
     (tmp_path / "latex" / "sub").mkdir(parents=True)
     (tmp_path / "latex" / "sub" / "a.tex.j2").write_text("x")

@@ -255,12 +255,8 @@ class PdfWorker:
         # a slot uid, which must reach it.
         if level is Level.FULL:
             for path in [runtime, *ro_map]:
-                if not isolation.readable_by_others(Path(path)):
-                    raise WorkerFailed(
-                        f"the PDF sandbox's user cannot read {path}: a folder above it is "
-                        "private (in /root or a mktemp -d folder, say); move it where other "
-                        "users can enter, or chmod o+x its parents"
-                    )
+                if why := isolation.unreachable(Path(path), "PDF sandbox"):
+                    raise WorkerFailed(why)
         argv = [python, "-s", "-B", "/opt/pdf/pdf_worker.py"]
         self.conf = confine(level, slot, WORKER_LIMITS, tasks=8)
         self.served = 0

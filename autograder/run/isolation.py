@@ -228,6 +228,8 @@ def detect_level(runtime: Path, *, unsafe: bool = False) -> Level:
     if unsafe:
         level = Level.NONE
     else:
+        if os.geteuid() == 0 and (why := unreachable(runtime)):
+            raise SandboxUnavailable(why)  # a slot uid runs it
         missing = _missing_tools()
         if missing:
             names = " and ".join(f"`{t}`" for t in ("bwrap", "setpriv", "prlimit")
@@ -918,6 +920,20 @@ def readable_by_others(path: Path) -> bool:
         return bool(os.stat(path).st_mode & stat.S_IROTH)
     except OSError:
         return False
+
+
+def unreachable(path: Path, who: str = "sandbox") -> str | None:
+    """Why a slot uid cannot read ``path`` (a folder above it is private), or None.
+
+    For paths a user names by hand ($HW2_SANDBOX_RUNTIME, $HW2_PDF_RUNTIME): the set-up
+    builds its own where every uid can read them.
+    """
+    if readable_by_others(path):
+        return None
+    return (
+        f"the {who}'s user cannot read {path}: a folder above it is private (in /root or a "
+        "mktemp -d folder, say); move it where other users can enter, or chmod o+x its parents"
+    )
 
 
 def repo_paths(repo: Path) -> list[Path]:
