@@ -9,6 +9,8 @@ from autograder.rubric import Rubric
 
 Status = Literal["graded", "unreadable", "failed"]
 
+KEPT_NOTE = "kept from an earlier run into this OUT (not among this run's submissions)"
+
 
 @dataclass(frozen=True)
 class TestOutcome:
@@ -42,7 +44,7 @@ class SubmissionResult:
     manual_notes: dict[str, dict[str, Any]] = field(default_factory=dict)
     unsafe: bool = False
     seconds: float = 0.0
-    note: str = ""  # about the row itself (a changed id, a row kept from an earlier run)
+    note: str = ""  # about the row itself (a changed id, KEPT_NOTE)
     isolation: str = ""  # the level student code ran at (autograder.run.isolation.Level)
 
     def item_score(self, item_id: str, points: float) -> float:
