@@ -13,8 +13,8 @@ from autograder import REPO_DIR
 from autograder.files import remove_stale_temporaries, write_atomic
 from autograder.grade.batch import grade_all
 from autograder.grade.cache import ResultCache, grader_fingerprint, submission_key
-from autograder.grade.outcome import SubmissionResult
-from autograder.inert import visible
+from autograder.grade.outcome import KEPT_NOTE, SubmissionResult
+from autograder.inert import counted, visible
 from autograder.report.gradebook import gradebook_csv
 from autograder.report.lms import lms_csv, read_roster
 from autograder.report.manual import read_manual, write_manual_template
@@ -130,10 +130,11 @@ def grade(options: GradeOptions) -> list[SubmissionResult]:
         print(f"reused {len(cached)} unchanged results (--force regrades them)", file=sys.stderr)
     kept = cache.others(set(students))
     for r in kept:  # their reports get this run's manual grades too
-        r.note = "kept from an earlier run into this OUT (not among this run's submissions)"
+        r.note = KEPT_NOTE
         write_reports(r)
     if kept:
-        print(f"kept {len(kept)} rows graded by an earlier run into {options.out}", file=sys.stderr)
+        print(f"kept {counted(len(kept), 'row')} graded by an earlier run into {options.out}",
+              file=sys.stderr)  # fmt: skip
     everyone = sorted([*results, *kept], key=lambda r: r.student)
     no_row = sorted(set(manual) - {r.student for r in everyone})
     if no_row:
@@ -148,7 +149,8 @@ def grade(options: GradeOptions) -> list[SubmissionResult]:
     why = isolation.LIMITATIONS[level]
     print(f"isolation: {level.value}" + (f" ({why})" if why else ""))
     print(
-        f"\nwrote {options.out / 'grades.csv'} and {len(results)} results in {options.out}/results/"
+        f"\nwrote {options.out / 'grades.csv'} and {counted(len(results), 'result')} in "
+        f"{options.out}/results/"
     )
     pdf_failures = (
         update_pdfs(results, rubric, options.out, keys, jobs=options.jobs, force=options.force,

@@ -9,7 +9,9 @@ the student produced), plus cells the grader inserts:
   checks (✓/✗, the feedback, the points).
 
 Inserted cells are markdown in which every student- or grader-supplied string
-is escaped (``md_text``), so pandoc turns it into plain LaTeX text.
+is escaped (``md_text``), so pandoc turns it into plain LaTeX text; the rubric items
+and comments graders wrote keep their math (``mathtext.md_with_math``, known math
+commands only).
 
 This module only orchestrates; it never parses the student's notebook. The bytes
 go to the PDF worker (``pdf_worker``, in the sandbox of ``pdf_sandbox``), which
@@ -39,6 +41,7 @@ from pathlib import Path
 from autograder import answers
 from autograder.files import write_atomic
 from autograder.grade.outcome import SubmissionResult
+from autograder.report.mathtext import md_with_math
 from autograder.report.pdf_sandbox import (
     Lane,
     LatexRun,
@@ -146,8 +149,9 @@ def score_page(result: SubmissionResult, rubric: Rubric, note: str = "") -> str:
         lines += ["**Written answers: rubric items and comments**", ""]
     for item_id, notes in result.manual_notes.items():
         lines += [f"**{md_text(item_id)}:** {md_text(_pts(result.manual.get(item_id, 0)))}", ""]
-        lines += [f"- {md_text(t)}" for t in notes.get("rubric", [])]
-        lines += [f"- Comment: {md_text(notes['comment'])}"] if notes.get("comment") else []
+        # Written by graders, in the model answers' notation: their math is typeset.
+        lines += [f"- {md_with_math(t)}" for t in notes.get("rubric", [])]
+        lines += [f"- Comment: {md_with_math(notes['comment'])}"] if notes.get("comment") else []
         lines.append("")
     if result.notebook_errors:
         lines += ["**Errors while running the notebook:**", ""]

@@ -631,12 +631,14 @@ def degraded_cells(cells: list[dict], notes: dict[int, str], plain: dict[int, in
         n = cell["n"]
         if n < 0:
             continue
-        label = cell.get("label")
+        label = cell.get("label")  # set by label_answers: the one matching of answers
+        # Named as submissions.cell_place names cells: the number over all cells, and the item.
+        place = f"cell {n + 1}" + (f" ({label})" if label else "")
         if cell["kind"] == "code" and plain.get(n):
             what = "outputs shown as plain text" if plain[n] == 1 else "outputs left out"
-            out.append([n, f"outputs of code cell {n + 1}", f"{what} (LaTeX error)"])
+            out.append([n, f"outputs of {place}", f"{what} (LaTeX error)"])
         elif n in notes:
-            out.append([n, str(label or f"{cell['kind']} cell {n + 1}"), notes[n]])
+            out.append([n, place, notes[n]])
     return out
 
 

@@ -66,3 +66,30 @@ def test_readme_q1_split_is_the_rubrics():
     assert m, "the README no longer splits Q1's points: update this test"
     quoted = [float(n) for n in re.findall(rf"\b{NUM}\b", m[1])]
     assert quoted == [i.points for i in RUBRIC.items if i.question == "Q1"]
+
+
+# -- one PDF route for students ----------------------------------------------------------
+STUDENT_ROUTE = "File → Print → Save as PDF"
+OTHER_ROUTES = ("nbconvert", "make pdf", "hw2 pdf")
+
+
+def _section(heading: str) -> str:
+    text = README.split(f" {heading} ", 1)[1]
+    return re.split(r" #{2,3} ", text, maxsplit=1)[0]
+
+
+def test_students_are_given_one_pdf_route_everywhere():
+    from autograder import STUDENT_NB
+    from tests.notebooks import read
+
+    intro = " ".join(read(STUDENT_NB).cells[0].source.split())
+    for where, text in (("README, For students", _section("## For students")),
+                        ("the notebook's introduction", intro)):  # fmt: skip
+        assert STUDENT_ROUTE in text, where
+        assert not any(r in text for r in OTHER_ROUTES), where
+    graded = _section("### Graded PDFs")
+    assert "make pdf" in graded and "**Students** export" not in graded
+    assert (
+        'Students, who have neither this repository nor TeX, print their PDF as "For students"'
+        in graded
+    )
