@@ -49,7 +49,8 @@ def pages(path: Path) -> int:
 
 def assert_inert(path: Path) -> None:
     everything = inflated(path)
-    for key in (b"/JavaScript", b"/JS", b"/OpenAction", b"/AA", b"/Launch", b"/EmbeddedFile"):
+    keys = (b"/JavaScript", b"/JS", b"/OpenAction", b"/AA", b"/Launch", b"/GoToR", b"/EmbeddedFile")
+    for key in keys:
         assert not re.search(re.escape(key) + rb"(?![A-Za-z])", everything), key
     js = subprocess.run(["pdfinfo", "-js", str(path)], capture_output=True, text=True).stdout
     assert "app.alert" not in js
@@ -88,6 +89,16 @@ def test_student_latex_cannot_add_an_open_action(tmp_path, cell):
     # Shown as the source it is, and page 1 says so.
     assert "pdf:put @catalog" in text and "LaTeX not typeset" in text
     assert "markdown cell 1: LaTeX commands the PDF does not allow" in outcome.degraded
+
+
+def test_a_link_to_a_file_is_its_text(tmp_path):
+    # hyperref makes a link to a file an action that opens it: /GoToR for a PDF, /Launch.
+    cell = md(
+        "See [my notes](notes.pdf), [the tool](run:calc.exe) and [the web](https://a.example)."
+    )
+    outcome = graded(tmp_path, notebook(cell))
+    assert_inert(outcome.path)
+    assert "See my notes, the tool and the web." in text_of(outcome.path)
 
 
 def test_a_latex_output_cannot_add_an_open_action(tmp_path):
