@@ -502,6 +502,20 @@ def test_run_confined_leaves_no_file_or_ipc_object_on_the_host(level):
         shutil.rmtree(work)
 
 
+def test_the_none_level_removes_its_working_folder():
+    """--unsafe-no-sandbox runs as this user: what it writes elsewhere cannot be told from the
+    user's own files (README), but its working folder (cwd, HOME, TMPDIR) goes."""
+    slot = isolation.acquire_slot()
+    try:
+        conf = Confinement(Level.NONE, slot, LIM)
+        home = isolation.private_dir(conf)
+        (home / "left.bin").write_bytes(b"x" * 4096)
+        isolation.cleanup(conf)
+        assert not home.exists()
+    finally:
+        isolation.release_slot(slot)
+
+
 def test_every_level_refuses_posix_message_queues():
     for level in Level:
         assert "--msgqueue=0" in isolation.command(Confinement(level, 0, LIM), ARGV, env={})

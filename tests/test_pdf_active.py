@@ -193,12 +193,13 @@ CLEAN = _pdf(b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [] /C
         pytest.param(_pdf(b"<< /Type /Catalog >>",
                           b"<< /Length 8 /Filter /ASCIIHexDecode >>\nstream\n2f4141\nendstream"),
                      id="unexpected_filter"),
-        pytest.param(None, id="inflates_too_far"),  # built in the test: 300 MiB of zeros
+        pytest.param(None, id="inflates_too_far"),  # built in the test
     ],
 )  # fmt: skip
-def test_the_check_refuses_active_content(data):
-    if data is None:
-        data = _pdf(b"<< /Type /Catalog >>", _stream(b"\0" * (pdf_check.MAX_INFLATED + 1)))
+def test_the_check_refuses_active_content(data, monkeypatch):
+    if data is None:  # a budget of 1 MiB here, as of MAX_INFLATED in use
+        monkeypatch.setattr(pdf_check, "MAX_INFLATED", 1 << 20)
+        data = _pdf(b"<< /Type /Catalog >>", _stream(b"\0" * (2 << 20)))
     assert pdf_check.active_content(data) is not None
 
 
@@ -219,3 +220,13 @@ def test_a_pdf_with_active_content_is_refused_after_typesetting(tmp_path):
     run = pdf._typeset({"tex": "\\hwfonts\n" + body, "images": []}, b"", lane, fmt)
     assert isinstance(run, LatexRun) and run.pdf is None
     assert "active content" in run.log_tail
+
+
+def test_a_students_own_export_has_no_score_page_footer(tmp_path):
+    path = tmp_path / "my_hw2.ipynb"
+    nbformat.write(notebook(md("My answer.")), path)
+    outcome = pdf.export_pdf(path, tmp_path / "my_hw2.pdf")
+    assert outcome.produced, outcome.reason
+    first = text_of(outcome.path, 1)
+    assert "My answer." in first and "Student work of my_hw2, page 1" in first
+    assert "made by the autograder" not in text_of(outcome.path)

@@ -827,6 +827,8 @@ def render(req: dict, raw: bytes) -> tuple[dict, bytes]:
         "metadata": {"name": "notebook"},
         "hw2_title": str(req.get("title", "")),
         "hw2_student": str(req.get("student", "")),
+        # Pages of ours come first (the score page): the student's work starts on a new one.
+        "hw2_head": bool(built["cells"]) and built["cells"][0]["n"] < 0,
         "hw2_nonce": nonce,
         "hw2_part": "document",
     }
