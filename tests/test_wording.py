@@ -56,12 +56,12 @@ def test_the_real_error_comes_before_the_kept_from_an_earlier_run_note():
 
 def test_places_in_the_pdf_are_numbered_over_all_cells_with_the_item():
     cells = [
-        {"n": 10, "kind": "markdown", "grade_id": "q1_backward"},
+        {"n": 10, "kind": "markdown", "grade_id": "q1_backward", "label": "answer to Q1(c)"},
         {"n": 12, "kind": "markdown", "grade_id": ""},
         {"n": 60, "kind": "code", "grade_id": "fig_contours"},
     ]
     notes = {10: "shown as source (LaTeX error)", 12: "shown as source (LaTeX error)"}
-    got = degraded_cells(cells, notes, {60: 1}, {"q1_backward": "answer to Q1(c)"})
+    got = degraded_cells(cells, notes, {60: 1})  # labels: set by label_answers
     assert [label for _, label, _ in got] == [
         "cell 11 (answer to Q1(c))",
         "cell 13",

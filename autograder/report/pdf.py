@@ -42,6 +42,7 @@ from autograder import answers
 from autograder.files import write_atomic
 from autograder.grade.outcome import SubmissionResult
 from autograder.report.mathtext import md_with_math
+from autograder.report.pdf_check import active_content
 from autograder.report.pdf_sandbox import (
     Lane,
     LatexRun,
@@ -223,7 +224,11 @@ def _typeset(reply: dict, blob: bytes, lane: Lane, fmt: Path) -> LatexRun:
             return LatexRun(None, "the PDF worker named an image badly", 0)
         files[name] = blob[offset : offset + size]
         offset += size
-    return typeset(files, lane, fmt)
+    run = typeset(files, lane, fmt)
+    if run.pdf is not None and (why := active_content(run.pdf)):
+        # Never handed out: the caller degrades the notebook as after a LaTeX error.
+        return LatexRun(None, f"the PDF was refused: it holds {why}", run.runs)
+    return run
 
 
 def _describe(reply: dict, level: int) -> str:
@@ -259,7 +264,8 @@ def _render(
         reason = f"the PDF sandbox could not start: {exc}"
         return PdfOutcome(student, None, False, "", reason, time.monotonic() - t0)
     prestart_xelatex(lane, fmt)  # loads while the worker converts the notebook
-    request = {"op": "render", "title": title, "feedback": feedback, "labels": labels,
+    request = {"op": "render", "title": title, "student": student, "feedback": feedback,
+               "labels": labels,
                "answers": answers.released_template() if labels else None}  # fmt: skip
     failure = why or "no notebook to render"
     if raw is not None:
