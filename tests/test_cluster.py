@@ -157,6 +157,13 @@ def grade(folder: Path, out: Path, *extra: str, wait: bool = True) -> subprocess
     return p
 
 
+def _running(p: subprocess.Popen[bytes], deadline: float) -> bool:
+    """Still worth waiting for: ``p`` runs and the deadline has not passed."""
+    if p.poll() is not None:
+        pytest.fail(f"grade exited early ({p.returncode}): {p.stderr.read().decode()[-3000:]}")
+    return time.monotonic() < deadline
+
+
 def rows(out: Path) -> list[dict[str, str]]:
     return list(csv.DictReader(open(out / "grades.csv", encoding="utf-8")))
 
@@ -232,7 +239,7 @@ def test_sigkill_of_a_worker_mid_batch(cluster, tmp_path):
     folder, out = _class(tmp_path / "class", 12), tmp_path / "out"
     p = grade(folder, out, "--no-pdf", "--cluster", str(cluster.file), wait=False)
     deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and len(list((out / ".state").glob("*.json"))) < 2:
+    while _running(p, deadline) and len(list((out / ".state").glob("*.json"))) < 2:
         time.sleep(0.1)
     victim = next(iter(_worker_pids(cluster).values()))
     os.kill(victim, signal.SIGKILL)
@@ -289,7 +296,7 @@ def test_client_killed_then_rerun_resumes_and_scheduler_gone(tmp_path):
         out = tmp_path / "out"
         p = grade(folder, out, "--no-pdf", "--cluster", str(c.file), wait=False)
         deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and len(list((out / ".state").glob("*.json"))) < 2:
+        while _running(p, deadline) and len(list((out / ".state").glob("*.json"))) < 2:
             time.sleep(0.05)
         os.killpg(p.pid, signal.SIGKILL)
         p.wait()
@@ -298,7 +305,7 @@ def test_client_killed_then_rerun_resumes_and_scheduler_gone(tmp_path):
 
         p = grade(folder, out, "--no-pdf", "--cluster", str(c.file), wait=False)
         deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and len(list((out / ".state").glob("*.json"))) < done + 2:
+        while _running(p, deadline) and len(list((out / ".state").glob("*.json"))) < done + 2:
             time.sleep(0.05)
         os.killpg(c.scheduler.pid, signal.SIGKILL)
         _, err = p.communicate(timeout=300)
@@ -514,3 +521,147 @@ def test_an_address_off_loopback_requires_tls(command, tmp_path):
         "machine)"
     ]
     assert not (tmp_path / "o").exists()
+
+
+# -- Slurm ----------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+SLURM_CONF = """\
+ClusterName=hw2test
+SlurmctldHost={host}(127.0.0.1)
+SlurmUser=root
+SlurmctldPort={ctld_port}
+SlurmdPort={d_port}
+AuthType=auth/munge
+StateSaveLocation={dir}/state
+SlurmdSpoolDir={dir}/spool
+SlurmctldPidFile={dir}/slurmctld.pid
+SlurmdPidFile={dir}/slurmd.pid
+SlurmctldLogFile={dir}/slurmctld.log
+SlurmdLogFile={dir}/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_CPU
+AccountingStorageType=accounting_storage/none
+JobAcctGatherType=jobacct_gather/none
+MailProg=/bin/true
+ReturnToService=2
+SchedulerParameters=batch_sched_delay=0,sched_min_interval=0,sched_interval=1
+NodeName={host} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={memory} State=UNKNOWN
+PartitionName=hw2 Nodes={host} Default=YES MaxTime=INFINITE State=UP
+"""
+
+
+@pytest.fixture
+def slurm(tmp_path) -> Iterator[Path]:
+    """A one-node Slurm cluster: munged (as munge), slurmctld and slurmd, in the foreground."""
+    if os.geteuid() != 0:
+        pytest.skip("the one-node Slurm cluster needs root (slurmd runs jobs as their user)")
+    missing = [b for b in ("munged", "slurmctld", "slurmd", "sbatch") if not shutil.which(b)]
+    if missing:
+        pytest.skip(
+            f"Slurm is not installed (apt-get install slurmctld slurmd slurm-client "
+            f"munge): missing {', '.join(missing)}"
+        )
+    import socket
+
+    d = tmp_path / "slurm"
+    for sub in ("state", "spool"):
+        (d / sub).mkdir(parents=True)
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20 - 1024
+    conf = d / "slurm.conf"
+    conf.write_text(
+        SLURM_CONF.format(
+            host=socket.gethostname(),
+            dir=d,
+            cpus=os.cpu_count(),
+            memory=memory,
+            ctld_port=_free_port(),
+            d_port=_free_port(),
+        )
+    )
+    procs = []
+    try:
+        if subprocess.run(["munge", "-n"], capture_output=True).returncode != 0:
+            Path("/run/munge").mkdir(exist_ok=True)
+            shutil.chown("/run/munge", "munge", "munge")
+            key = Path("/etc/munge/munge.key")
+            if not key.exists():
+                subprocess.run(["mungekey", "-c", "-k", str(key)], check=True)
+                shutil.chown(key, "munge", "munge")
+            procs.append(
+                subprocess.Popen(
+                    [
+                        "setpriv",
+                        "--reuid=munge",
+                        "--regid=munge",
+                        "--init-groups",
+                        "/usr/sbin/munged",
+                        "-F",
+                    ],
+                    start_new_session=True,
+                )
+            )
+            deadline = time.monotonic() + 20
+            while subprocess.run(["munge", "-n"], capture_output=True).returncode != 0:
+                assert time.monotonic() < deadline, "munged did not start"
+                time.sleep(0.2)
+        env = {**os.environ, "SLURM_CONF": str(conf)}
+        for daemon in ("slurmctld", "slurmd"):
+            procs.append(
+                subprocess.Popen(
+                    [f"/usr/sbin/{daemon}", "-D", "-f", str(conf)],
+                    env=env,
+                    start_new_session=True,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        deadline = time.monotonic() + 60
+        while True:
+            p = subprocess.run(["sinfo", "-h", "-o", "%T"], env=env, capture_output=True, text=True)
+            if p.stdout.strip() == "idle":
+                break
+            assert time.monotonic() < deadline, f"slurm did not come up: {p.stdout}{p.stderr}"
+            time.sleep(0.3)
+        yield conf
+    finally:
+        if procs and (conf.exists()):
+            subprocess.run(
+                ["scancel", "--full", "-u", "root"],
+                capture_output=True,
+                env={**os.environ, "SLURM_CONF": str(conf)},
+            )
+        for p in reversed(procs):
+            os.killpg(p.pid, signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+
+
+def test_slurm_grades_the_examples_through_dask_jobqueue(slurm, tmp_path, monkeypatch):
+    monkeypatch.setenv("SLURM_CONF", str(slurm))
+    examples = REPO / "examples/submissions"
+    local = grade(examples, tmp_path / "local", "--no-pdf", "--jobs", "2")
+    p = grade(examples, tmp_path / "slurm", "--no-pdf", "--cluster", "slurm", "--workers", "2")
+    assert p.returncode == local.returncode == 0, p.err
+    assert (tmp_path / "slurm/grades.csv").read_bytes() == (
+        tmp_path / "local/grades.csv"
+    ).read_bytes()
+    assert results(tmp_path / "slurm") == results(tmp_path / "local")
+    deadline = time.monotonic() + 60  # the jobs go with the command
+    while (q := subprocess.run(["squeue", "-h"], capture_output=True, text=True)).stdout.strip():
+        assert time.monotonic() < deadline, q.stdout
+        time.sleep(0.5)
