@@ -340,19 +340,27 @@ def test_workers_of_other_versions_or_without_a_sandbox_are_refused(tmp_path):
         f.write("\n# another version of the graders\n")
     c = Cluster(tmp_path / "dask")
     try:
-        c.worker(repo=alt)
+        from autograder.run.sandbox import default_runtime
+
+        c.worker(repo=alt, HW2_SANDBOX_RUNTIME=str(default_runtime()))
         c.worker("--unsafe-no-sandbox")
-        c.wait_workers(2)
+        c.worker(repo=alt)  # no sandbox runtime recorded in that checkout: no sandbox
+        c.wait_workers(3)
         folder = _class(tmp_path / "class", 1)
         p = grade(
             folder, tmp_path / "out", "--no-pdf", "--cluster", str(c.file), "--cluster-wait", "5"
         )
         assert p.returncode == 1
         lines = p.err.strip().splitlines()
-        assert any("refused worker" in ln and "its assignment version is" in ln for ln in lines)
+        assert any("refused worker" in ln and "its assignment version is" in ln for ln in lines), (
+            p.err
+        )
         assert any(
             "refused worker" in ln and "isolation level is none, below --min-isolation uid" in ln
             for ln in lines
+        ), p.err
+        assert any(
+            "could not set up grading: SandboxUnavailable: no sandbox runtime" in ln for ln in lines
         ), p.err
         assert lines[-1].startswith("error: no worker of"), p.err
         assert not (tmp_path / "out" / "grades.csv").exists()
@@ -469,12 +477,24 @@ def test_tls_grades_and_refuses_a_client_without_the_certificate(tmp_path):
         # hw2 without certificates refuses a tls:// scheduler before connecting …
         p = grade(folder, tmp_path / "o2", "--no-pdf", "--cluster", c.address)
         assert p.returncode == 2 and "needs --tls-ca-file" in p.err
-        # … and Dask itself: no certificate, another CA's certificate, plain tcp.
+        # … and the scheduler: a TLS client trusting the CA but with no certificate of its
+        # own is cut off at the handshake (Dask's TLS is mutual) …
+        import socket
+        import ssl
+
+        host, port = c.address.removeprefix("tls://").rsplit(":", 1)
+        ctx = ssl.create_default_context(cafile=tls[1])
+        with socket.create_connection((host, int(port)), timeout=10) as raw:
+            try:
+                with ctx.wrap_socket(raw, server_hostname=host) as conn:
+                    assert conn.recv(1) == b"", "a client without a certificate was served"
+            except (ssl.SSLError, ConnectionError):
+                pass  # refused: the server demands a certificate signed by the CA
+        # … and Dask clients with another CA's certificate, or plain tcp, cannot connect.
         other = make_certificates(tmp_path / "other", "intruder")
         from distributed.security import Security
 
         attempts = {
-            "no certificate": (c.address, Security(require_encryption=True)),
             "another CA": (
                 c.address,
                 Security(
