@@ -63,6 +63,7 @@ BENCH_ARGS ?=
 bench: setup-test
 	$(HW2) bench run $(BENCH_ARGS)
 	$(HW2) bench review
+	$(HW2) bench cluster  # issue 22: the Dask path against --jobs 2
 
 # Grading time per submission at each isolation level against the full level (as root).
 bench-isolation: setup-test
