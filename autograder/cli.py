@@ -310,7 +310,7 @@ def _bench(args: argparse.Namespace) -> int:
             "the benchmarks need the repository's examples/ and tests/: run "
             "`python -m autograder bench …` (or `make bench`) in the repository's root"
         )
-    for name in ("n", "pages", "copies", "rounds", "jobs"):
+    for name in ("n", "pages", "copies", "rounds", "jobs", "tasks"):
         if getattr(args, name, 1) < 1:
             raise UsageError(f"--{name} must be at least 1")
     for name in ("otter_sample", "grade_n"):
@@ -341,6 +341,11 @@ def _bench(args: argparse.Namespace) -> int:
         from autograder.bench import review_bench
 
         return review_bench.main(n=args.n, page_count=args.pages, out=out)
+    if args.which == "cluster":
+        from autograder.bench import cluster_bench
+
+        cluster_bench.main(n=args.n, tasks=args.tasks, out=out)
+        return 0
     if args.which == "isolation":
         from autograder.bench import isolation_bench
 
@@ -571,6 +576,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--rounds", type=int, default=2, help="interleaved rounds")
     b.add_argument("--jobs", type=int, default=1, help="grade --jobs")
     b.add_argument("--out", default=str(BENCH_RESULTS / "isolation.json"), help="result JSON")
+    b = which.add_parser("cluster", help="Dask: scheduler cost per task; --jobs 2 vs 2 workers")
+    b.add_argument("--n", type=int, default=200, help="class size graded both ways")
+    b.add_argument("--tasks", type=int, default=10_000, help="trivial tasks for the scheduler")
+    b.add_argument("--out", default=str(BENCH_RESULTS / "cluster.json"), help="result JSON")
     b = which.add_parser("pdf", help="plain nbconvert against our PDF export and graded PDFs")
     b.add_argument("--copies", type=int, default=2, help="copies of the three examples")
     b.add_argument("--rounds", type=int, default=1, help="rounds over the notebooks")

@@ -85,3 +85,8 @@ def path_text(path: Path | str) -> str:
     """A file path for display: undecodable bytes as ``\\x81``, controls escaped."""
     raw = os.fsencode(path)
     return visible(raw.decode("utf-8", "backslashreplace"))
+
+
+def counted(n: int, noun: str) -> str:
+    """ "1 notebook", "2 notebooks": a count with its noun (regular plurals only)."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"

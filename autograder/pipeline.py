@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from autograder import REPO_DIR
-from autograder.files import remove_stale_temporaries, write_atomic
+from autograder.files import make_dirs, remove_stale_temporaries, write_atomic
 from autograder.grade.batch import grade_all
 from autograder.grade.cache import ResultCache, grader_fingerprint, submission_key
-from autograder.grade.outcome import SubmissionResult
-from autograder.inert import visible
+from autograder.grade.outcome import KEPT_NOTE, SubmissionResult
+from autograder.inert import counted, path_text, visible
 from autograder.report.gradebook import gradebook_csv
 from autograder.report.lms import lms_csv, read_roster
 from autograder.report.manual import read_manual, write_manual_template
@@ -24,7 +24,7 @@ from autograder.report.student_files import write_student_files
 from autograder.report.summary import Progress, summary_table
 from autograder.rubric import load_rubric
 from autograder.run import isolation
-from autograder.run.sandbox import Limits, check_sandbox, default_runtime
+from autograder.run.sandbox import Limits, SandboxUnavailable, check_sandbox, default_runtime
 from autograder.submissions import discover
 
 if TYPE_CHECKING:
@@ -52,6 +52,26 @@ class GradingIncomplete(Exception):
     """
 
 
+def check_private(options: GradeOptions) -> None:
+    """The uid level: no mount namespace hides the repo (the reference, the hidden checks,
+    the instructor notebook), OUT or the submissions from student code, only their modes.
+    Grading never changes those (it would outlast the run); it refuses while a slot uid
+    could read one of them, naming each and what to do. Raises SandboxUnavailable."""
+    repo = isolation.exposed(isolation.repo_paths(REPO_DIR))
+    found = isolation.exposed([options.out, *options.submissions])
+    if not (repo or found) and not options.out.exists():  # a new OUT is made private
+        make_dirs(options.out, 0o700)
+    if repo or found:
+        names = [f"the checkout {path_text(REPO_DIR)} ({len(repo)} of its entries)"] if repo else []
+        names += [path_text(p) for p in found[:5]] + (["…"] if len(found) > 5 else [])
+        raise SandboxUnavailable(
+            "isolation uid (no user namespaces here): student code runs as another uid and "
+            f"could read {', '.join(names)}. Keep them private: put them in a folder other "
+            "users cannot enter (chmod 700 on a parent), or run `chmod -R o-rwx` on them "
+            "yourself; grading never changes their modes"
+        )
+
+
 def grade(options: GradeOptions) -> list[SubmissionResult]:
     """Grade every submission; writes OUT/results/*.json, OUT/logs/*.txt and OUT/grades.csv.
 
@@ -77,11 +97,7 @@ def grade(options: GradeOptions) -> list[SubmissionResult]:
     if options.unsafe:
         print(UNSAFE_NOTE, file=sys.stderr)
     if level is isolation.Level.UID and cluster is None:
-        # No mount namespace hides them: make the repo, OUT and the submissions unreadable
-        # to the per-slot uids (and every other uid).
-        paths = [*isolation.repo_paths(REPO_DIR), options.out, *options.submissions]
-        for path in isolation.protect(paths):
-            print(f"isolation uid: made {path} unreadable to other users", file=sys.stderr)
+        check_private(options)
     progress = Progress(len(subs))
     remove_stale_temporaries(options.out)
     limits = options.limits
@@ -130,10 +146,11 @@ def grade(options: GradeOptions) -> list[SubmissionResult]:
         print(f"reused {len(cached)} unchanged results (--force regrades them)", file=sys.stderr)
     kept = cache.others(set(students))
     for r in kept:  # their reports get this run's manual grades too
-        r.note = "kept from an earlier run into this OUT (not among this run's submissions)"
+        r.note = KEPT_NOTE
         write_reports(r)
     if kept:
-        print(f"kept {len(kept)} rows graded by an earlier run into {options.out}", file=sys.stderr)
+        print(f"kept {counted(len(kept), 'row')} graded by an earlier run into {options.out}",
+              file=sys.stderr)  # fmt: skip
     everyone = sorted([*results, *kept], key=lambda r: r.student)
     no_row = sorted(set(manual) - {r.student for r in everyone})
     if no_row:
@@ -148,7 +165,8 @@ def grade(options: GradeOptions) -> list[SubmissionResult]:
     why = isolation.LIMITATIONS[level]
     print(f"isolation: {level.value}" + (f" ({why})" if why else ""))
     print(
-        f"\nwrote {options.out / 'grades.csv'} and {len(results)} results in {options.out}/results/"
+        f"\nwrote {options.out / 'grades.csv'} and {counted(len(results), 'result')} in "
+        f"{options.out}/results/"
     )
     pdf_failures = (
         update_pdfs(results, rubric, options.out, keys, jobs=options.jobs, force=options.force,

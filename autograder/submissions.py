@@ -291,8 +291,20 @@ def read_submission(sub: Submission) -> bytes:
     return read_notebook_bytes(sub.path, sub.root)
 
 
+def cell_place(number: int, grade_id: str = "") -> str:
+    """How feedback names a cell: its number among all the notebook's cells, counted from
+    1 as Jupyter shows them, with the item it answers if any: "cell 61 (backward)"."""
+    return f"cell {number}" + (f" ({grade_id})" if grade_id else "")
+
+
 def read_code_cells(sub: Submission) -> list[str]:
-    """The source of every code cell, in order. nbformat 3 notebooks are upgraded to 4.
+    """The source of every code cell, in order (see :func:`read_code_cells_placed`)."""
+    return read_code_cells_placed(sub)[0]
+
+
+def read_code_cells_placed(sub: Submission) -> tuple[list[str], list[str]]:
+    """(sources, places): every code cell's source and :func:`cell_place`, in order.
+    nbformat 3 notebooks are upgraded to 4.
 
     Raises UnreadableNotebook with a one-line reason for anything that is not a
     notebook: a link, FIFO or device, empty, binary, truncated or non-JSON, too
@@ -312,15 +324,20 @@ def read_code_cells(sub: Submission) -> list[str]:
     cells = nb.get("cells")
     if not isinstance(cells, list):
         raise UnreadableNotebook("the notebook has no list of cells")
-    sources = []
-    for cell in cells:
+    sources, places = [], []
+    for number, cell in enumerate(cells, start=1):
         if isinstance(cell, dict) and cell.get("cell_type") == "code":
             src = cell.get("source", "")
             sources.append("".join(src) if isinstance(src, list) else str(src))
+            meta = cell.get("metadata")
+            grade = meta.get("nbgrader") if isinstance(meta, dict) else None
+            gid = grade.get("grade_id") if isinstance(grade, dict) else None
+            ok = isinstance(gid, str) and re.fullmatch(r"[A-Za-z0-9_-]{1,64}", gid)
+            places.append(cell_place(number, gid if ok else ""))
     size = len(json.dumps(sources))
     if size > MAX_CODE_BYTES:
         raise UnreadableNotebook(
             f"the notebook's code cells hold {size / (1 << 20):.1f} MiB of code; the grader "
             f"runs at most {MAX_CODE_BYTES / (1 << 20):.1f} MiB (is there data pasted into a cell?)"
         )
-    return sources
+    return sources, places

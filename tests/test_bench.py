@@ -46,7 +46,7 @@ def test_bench_script_writes_well_formed_results(tmp_path: Path):
     out = tmp_path / "results.json"
     p = subprocess.run(
         [sys.executable, "-m", "autograder", "bench", "run", "--n", "3", "--skip-otter",
-         "--skip-nbgrader", "--scale", "3", "--out", str(out)],
+         "--skip-nbgrader", "--scale", "3", "--speed-n", "2", "--out", str(out)],
         cwd=REPO, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert p.returncode == 0, p.stdout + p.stderr
@@ -73,3 +73,17 @@ def test_bench_script_writes_well_formed_results(tmp_path: Path):
     targets = {t["target"]: t["met"] for t in result["targets"]}
     assert targets["overhead ≤ 1/10 of nbgrader autograde's"] is None
     assert "| ours --jobs 2 | 3 |" in p.stdout  # the printed table
+    # The speed section: its rows on copies of the correct example, with the split.
+    speed = result["speed"]
+    assert speed["n"] == 2 and "nbgrader" not in speed["rows"]
+    for key in ("j1", "j1_cold", "j2", "j2_pdf"):
+        row = speed["rows"][key]
+        assert row["ok"] and row["check"] == "2/2 rows graded", row
+        assert set(row["split"]) == {"sandbox_start", "imports", "cells", "tests", "clean_up"}
+    assert speed["rows"]["j1_cold"]["tool"] == "ours --jobs 1 --cold"
+    assert speed["ratios"]["j1_over_floor"] == pytest.approx(
+        speed["rows"]["j1"]["per_sub_s"] / speed["rows"]["floor"]["per_sub_s"], rel=1e-3
+    )
+    assert {t["target"]: t["met"] for t in speed["targets"]}[
+        "ours --jobs 2 ≥ 20× faster than nbgrader autograde"
+    ] is None

@@ -157,6 +157,13 @@ def grade(folder: Path, out: Path, *extra: str, wait: bool = True) -> subprocess
     return p
 
 
+def _running(p: subprocess.Popen[bytes], deadline: float) -> bool:
+    """Still worth waiting for: ``p`` runs and the deadline has not passed."""
+    if p.poll() is not None:
+        pytest.fail(f"grade exited early ({p.returncode}): {p.stderr.read().decode()[-3000:]}")
+    return time.monotonic() < deadline
+
+
 def rows(out: Path) -> list[dict[str, str]]:
     return list(csv.DictReader(open(out / "grades.csv", encoding="utf-8")))
 
@@ -225,14 +232,14 @@ def test_pdfs_are_made_on_the_workers(cluster, tmp_path):
 
 def _worker_pids(cluster: Cluster) -> dict[str, int]:
     with cluster.client() as c:
-        return {a: w["pid"] for a, w in c.scheduler_info(n_workers=-1)["workers"].items()}
+        return c.run(os.getpid)
 
 
 def test_sigkill_of_a_worker_mid_batch(cluster, tmp_path):
     folder, out = _class(tmp_path / "class", 12), tmp_path / "out"
     p = grade(folder, out, "--no-pdf", "--cluster", str(cluster.file), wait=False)
     deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and len(list((out / ".state").glob("*.json"))) < 2:
+    while _running(p, deadline) and len(list((out / ".state").glob("*.json"))) < 2:
         time.sleep(0.1)
     victim = next(iter(_worker_pids(cluster).values()))
     os.kill(victim, signal.SIGKILL)
@@ -254,14 +261,13 @@ def test_a_submission_that_kills_its_workers_gets_a_row(cluster, tmp_path):
     with cluster.client() as c:
         while p.poll() is None:
             try:
-                info = c.scheduler_info(n_workers=-1)["workers"]
-                running = c.run(_executing, on_error="return")
+                running = c.run(_EXECUTING, on_error="return")
             except Exception:
                 time.sleep(0.2)
                 continue
-            for addr, keys in running.items():
-                if isinstance(keys, list) and any("poison" in k for k in keys) and addr in info:
-                    os.kill(info[addr]["pid"], signal.SIGKILL)
+            for keys in running.values():
+                if isinstance(keys, list) and any("poison" in k for k in keys[1:]):
+                    os.kill(keys[0], signal.SIGKILL)
                     kills += 1
             time.sleep(0.1)
     err = p.stderr.read().decode()
@@ -269,14 +275,14 @@ def test_a_submission_that_kills_its_workers_gets_a_row(cluster, tmp_path):
     got = {r["student"]: r for r in rows(out)}
     assert sorted(got) == ["poison", "s00", "s01", "s02", "s03"]
     assert got["poison"]["status"] == "failed"
-    assert "crashed" in got["poison"]["reason"] and "Dask workers" in got["poison"]["reason"]
+    assert "crashed" in got["poison"]["note"] and "Dask workers" in got["poison"]["note"]
     assert all(got[s]["status"] == "graded" for s in got if s != "poison"), got
     assert 2 <= kills <= 8, kills  # bounded: allowed-failures + 1 deaths, twice
     cluster.wait_workers(2)
 
 
-def _executing(dask_worker) -> list[str]:
-    return [str(ts.key) for ts in dask_worker.state.executing]
+# The worker's pid and the keys it is running now (a lambda: cloudpickle ships its code).
+_EXECUTING = lambda dask_worker: [os.getpid()] + [str(t.key) for t in dask_worker.state.executing]  # noqa: E731
 
 
 def test_client_killed_then_rerun_resumes_and_scheduler_gone(tmp_path):
@@ -290,7 +296,7 @@ def test_client_killed_then_rerun_resumes_and_scheduler_gone(tmp_path):
         out = tmp_path / "out"
         p = grade(folder, out, "--no-pdf", "--cluster", str(c.file), wait=False)
         deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and len(list((out / ".state").glob("*.json"))) < 2:
+        while _running(p, deadline) and len(list((out / ".state").glob("*.json"))) < 2:
             time.sleep(0.05)
         os.killpg(p.pid, signal.SIGKILL)
         p.wait()
@@ -299,7 +305,7 @@ def test_client_killed_then_rerun_resumes_and_scheduler_gone(tmp_path):
 
         p = grade(folder, out, "--no-pdf", "--cluster", str(c.file), wait=False)
         deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and len(list((out / ".state").glob("*.json"))) < done + 2:
+        while _running(p, deadline) and len(list((out / ".state").glob("*.json"))) < done + 2:
             time.sleep(0.05)
         os.killpg(c.scheduler.pid, signal.SIGKILL)
         _, err = p.communicate(timeout=300)
@@ -334,19 +340,27 @@ def test_workers_of_other_versions_or_without_a_sandbox_are_refused(tmp_path):
         f.write("\n# another version of the graders\n")
     c = Cluster(tmp_path / "dask")
     try:
-        c.worker(repo=alt)
+        from autograder.run.sandbox import default_runtime
+
+        c.worker(repo=alt, HW2_SANDBOX_RUNTIME=str(default_runtime()))
         c.worker("--unsafe-no-sandbox")
-        c.wait_workers(2)
+        c.worker(repo=alt)  # no sandbox runtime recorded in that checkout: no sandbox
+        c.wait_workers(3)
         folder = _class(tmp_path / "class", 1)
         p = grade(
             folder, tmp_path / "out", "--no-pdf", "--cluster", str(c.file), "--cluster-wait", "5"
         )
         assert p.returncode == 1
         lines = p.err.strip().splitlines()
-        assert any("refused worker" in ln and "its assignment version is" in ln for ln in lines)
+        assert any("refused worker" in ln and "its assignment version is" in ln for ln in lines), (
+            p.err
+        )
         assert any(
             "refused worker" in ln and "isolation level is none, below --min-isolation uid" in ln
             for ln in lines
+        ), p.err
+        assert any(
+            "could not set up grading: SandboxUnavailable: no sandbox runtime" in ln for ln in lines
         ), p.err
         assert lines[-1].startswith("error: no worker of"), p.err
         assert not (tmp_path / "out" / "grades.csv").exists()
@@ -463,12 +477,24 @@ def test_tls_grades_and_refuses_a_client_without_the_certificate(tmp_path):
         # hw2 without certificates refuses a tls:// scheduler before connecting …
         p = grade(folder, tmp_path / "o2", "--no-pdf", "--cluster", c.address)
         assert p.returncode == 2 and "needs --tls-ca-file" in p.err
-        # … and Dask itself: no certificate, another CA's certificate, plain tcp.
+        # … and the scheduler: a TLS client trusting the CA but with no certificate of its
+        # own is cut off at the handshake (Dask's TLS is mutual) …
+        import socket
+        import ssl
+
+        host, port = c.address.removeprefix("tls://").rsplit(":", 1)
+        ctx = ssl.create_default_context(cafile=tls[1])
+        with socket.create_connection((host, int(port)), timeout=10) as raw:
+            try:
+                with ctx.wrap_socket(raw, server_hostname=host) as conn:
+                    assert conn.recv(1) == b"", "a client without a certificate was served"
+            except (ssl.SSLError, ConnectionError):
+                pass  # refused: the server demands a certificate signed by the CA
+        # … and Dask clients with another CA's certificate, or plain tcp, cannot connect.
         other = make_certificates(tmp_path / "other", "intruder")
         from distributed.security import Security
 
         attempts = {
-            "no certificate": (c.address, Security(require_encryption=True)),
             "another CA": (
                 c.address,
                 Security(
@@ -515,3 +541,147 @@ def test_an_address_off_loopback_requires_tls(command, tmp_path):
         "machine)"
     ]
     assert not (tmp_path / "o").exists()
+
+
+# -- Slurm ----------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+SLURM_CONF = """\
+ClusterName=hw2test
+SlurmctldHost={host}(127.0.0.1)
+SlurmUser=root
+SlurmctldPort={ctld_port}
+SlurmdPort={d_port}
+AuthType=auth/munge
+StateSaveLocation={dir}/state
+SlurmdSpoolDir={dir}/spool
+SlurmctldPidFile={dir}/slurmctld.pid
+SlurmdPidFile={dir}/slurmd.pid
+SlurmctldLogFile={dir}/slurmctld.log
+SlurmdLogFile={dir}/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_CPU
+AccountingStorageType=accounting_storage/none
+JobAcctGatherType=jobacct_gather/none
+MailProg=/bin/true
+ReturnToService=2
+SchedulerParameters=batch_sched_delay=0,sched_min_interval=0,sched_interval=1
+NodeName={host} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={memory} State=UNKNOWN
+PartitionName=hw2 Nodes={host} Default=YES MaxTime=INFINITE State=UP
+"""
+
+
+@pytest.fixture
+def slurm(tmp_path) -> Iterator[Path]:
+    """A one-node Slurm cluster: munged (as munge), slurmctld and slurmd, in the foreground."""
+    if os.geteuid() != 0:
+        pytest.skip("the one-node Slurm cluster needs root (slurmd runs jobs as their user)")
+    missing = [b for b in ("munged", "slurmctld", "slurmd", "sbatch") if not shutil.which(b)]
+    if missing:
+        pytest.skip(
+            f"Slurm is not installed (apt-get install slurmctld slurmd slurm-client "
+            f"munge): missing {', '.join(missing)}"
+        )
+    import socket
+
+    d = tmp_path / "slurm"
+    for sub in ("state", "spool"):
+        (d / sub).mkdir(parents=True)
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20 - 1024
+    conf = d / "slurm.conf"
+    conf.write_text(
+        SLURM_CONF.format(
+            host=socket.gethostname(),
+            dir=d,
+            cpus=os.cpu_count(),
+            memory=memory,
+            ctld_port=_free_port(),
+            d_port=_free_port(),
+        )
+    )
+    procs = []
+    try:
+        if subprocess.run(["munge", "-n"], capture_output=True).returncode != 0:
+            Path("/run/munge").mkdir(exist_ok=True)
+            shutil.chown("/run/munge", "munge", "munge")
+            key = Path("/etc/munge/munge.key")
+            if not key.exists():
+                subprocess.run(["mungekey", "-c", "-k", str(key)], check=True)
+                shutil.chown(key, "munge", "munge")
+            procs.append(
+                subprocess.Popen(
+                    [
+                        "setpriv",
+                        "--reuid=munge",
+                        "--regid=munge",
+                        "--init-groups",
+                        "/usr/sbin/munged",
+                        "-F",
+                    ],
+                    start_new_session=True,
+                )
+            )
+            deadline = time.monotonic() + 20
+            while subprocess.run(["munge", "-n"], capture_output=True).returncode != 0:
+                assert time.monotonic() < deadline, "munged did not start"
+                time.sleep(0.2)
+        env = {**os.environ, "SLURM_CONF": str(conf)}
+        for daemon in ("slurmctld", "slurmd"):
+            procs.append(
+                subprocess.Popen(
+                    [f"/usr/sbin/{daemon}", "-D", "-f", str(conf)],
+                    env=env,
+                    start_new_session=True,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        deadline = time.monotonic() + 60
+        while True:
+            p = subprocess.run(["sinfo", "-h", "-o", "%T"], env=env, capture_output=True, text=True)
+            if p.stdout.strip() == "idle":
+                break
+            assert time.monotonic() < deadline, f"slurm did not come up: {p.stdout}{p.stderr}"
+            time.sleep(0.3)
+        yield conf
+    finally:
+        if procs and (conf.exists()):
+            subprocess.run(
+                ["scancel", "--full", "-u", "root"],
+                capture_output=True,
+                env={**os.environ, "SLURM_CONF": str(conf)},
+            )
+        for p in reversed(procs):
+            os.killpg(p.pid, signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+
+
+def test_slurm_grades_the_examples_through_dask_jobqueue(slurm, tmp_path, monkeypatch):
+    monkeypatch.setenv("SLURM_CONF", str(slurm))
+    examples = REPO / "examples/submissions"
+    local = grade(examples, tmp_path / "local", "--no-pdf", "--jobs", "2")
+    p = grade(examples, tmp_path / "slurm", "--no-pdf", "--cluster", "slurm", "--workers", "2")
+    assert p.returncode == local.returncode == 0, p.err
+    assert (tmp_path / "slurm/grades.csv").read_bytes() == (
+        tmp_path / "local/grades.csv"
+    ).read_bytes()
+    assert results(tmp_path / "slurm") == results(tmp_path / "local")
+    deadline = time.monotonic() + 60  # the jobs go with the command
+    while (q := subprocess.run(["squeue", "-h"], capture_output=True, text=True)).stdout.strip():
+        assert time.monotonic() < deadline, q.stdout
+        time.sleep(0.5)

@@ -388,12 +388,24 @@ def test_every_docs_page_is_linked_from_the_readme():
 
 
 def test_students_make_their_pdf_one_way():
-    """One route for a student's PDF, the same on every page that tells students."""
-    route = "File → Print → Save as PDF"
-    for page in ("README.md", "docs/students.md"):
-        assert route in text(page), page
-    for p in PAGES:
-        assert "nbconvert --to pdf hw2" not in text(name(p)), name(p)
+    """One route for a student's PDF, the same wherever students are told (the README, the
+    student guide, the notebook's introduction); `make pdf` is the instructors'."""
+    from autograder import STUDENT_NB
+    from tests.notebooks import read
+
+    route, others = "File → Print → Save as PDF", ("nbconvert", "make pdf", "hw2 pdf")
+    readme = text("README.md").split(" ## For students ", 1)[1].split(" ## ", 1)[0]
+    intro = " ".join(read(STUDENT_NB).cells[0].source.split())
+    for where, said in (
+        ("README.md, For students", readme),
+        ("docs/students.md", text("docs/students.md")),
+        ("the notebook's introduction", intro),
+    ):
+        assert route in said, where
+        assert not any(r in said for r in others), where
+    graded = text("docs/pdf.md")
+    assert "make pdf" in graded and "**Students** export" not in graded
+    assert "print their PDF as [the student guide](students.md) says" in graded
 
 
 # -- counts ---------------------------------------------------------------------------------

@@ -99,17 +99,26 @@ def nbgrader_course_dir(tmp_path_factory) -> Path:
     course = nbgrader_course.write_course(tmp_path_factory.mktemp("course"))
     p = nbgrader_course.nbgrader(course, "generate_assignment", "hw2", "--force", timeout=300)
     assert p.returncode == 0, p.stdout + p.stderr
+    assert "not recognized" not in p.stderr, p.stderr
     return course
 
 
 def test_nbgrader_course_folder_layout(tmp_path: Path):
     assert cli.main(["nbgrader-course", str(tmp_path / "c")]) == 0
     config = (tmp_path / "c" / "nbgrader_config.py").read_text()
-    assert 'db_assignments = [dict(name="hw2")]' in config
+    assert 'course_id = "hw2"' in config
     assert 'begin_solution_delimeter = "BEGIN SOLUTION"' in config
     compile(config, "nbgrader_config.py", "exec")
     source = read(tmp_path / "c" / "source" / "hw2" / "hw2.ipynb")
     assert [c.source for c in source.cells] == [c.source for c in read(INSTRUCTOR_NB).cells]
+
+
+@pytest.mark.slow  # importing nbgrader takes seconds
+def test_nbgrader_recognises_every_option_of_the_generated_config(tmp_path: Path):
+    course = nbgrader_course.write_course(tmp_path / "course")
+    p = nbgrader_course.nbgrader(course, "db", "assignment", "list", timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "WARNING" not in p.stderr and "not recognized" not in p.stderr, p.stderr
 
 
 @pytest.mark.slow
@@ -145,6 +154,7 @@ def test_nbgrader_gradebook_holds_our_hidden_scores(nbgrader_course_dir: Path, t
         shutil.copyfile(EXAMPLES / f"{s}.ipynb", course / "submitted" / s / "hw2" / "hw2.ipynb")
     p = nbgrader_course.nbgrader(course, "autograde", "hw2", "--force", timeout=600)
     assert p.returncode == 0, p.stdout + p.stderr
+    assert "not recognized" not in p.stderr, p.stderr
 
     # Our grader on nbgrader's tree gives exactly what it gives on a flat folder.
     from_tree = our_grades(course / "submitted", out=tmp_path / "tree")

@@ -201,6 +201,69 @@ def test_no_level_possible_refuses_with_what_to_do(tmp_path):
     assert "sysctl" in lines[0] and "sudo" in lines[0]
 
 
+# -- the uid level and the instructor's files --------------------------------------------------
+
+
+def _modes(top: Path) -> dict[str, int]:
+    """Every path under ``top`` (links not followed) → its mode."""
+    modes = {".": os.lstat(top).st_mode}
+    for folder, dirs, names in os.walk(top):
+        for name in dirs + names:
+            path = os.path.join(folder, name)
+            modes[os.path.relpath(path, top)] = os.lstat(path).st_mode
+    return modes
+
+
+@pytest.mark.slow
+def test_the_uid_level_never_changes_the_checkouts_modes():
+    """After a uid-level grade every path of the checkout has its mode, and a full-level grade
+    of the same checkout still makes its PDFs (finding 7: `chmod o-rwx` used to outlast it)."""
+    if levels.unavailable("uid") or levels.unavailable("full"):
+        pytest.skip("needs root and the seccomp launcher")
+    place = levels.place("uid")  # a copy inside a private folder: nothing of it is exposed
+    try:
+        before = _modes(place.repo)
+        out = place.scratch / "out-uid"
+        p = place.run(["-m", "autograder", "grade", "examples/submissions/correct.ipynb",
+                       "--out", str(out), "--no-pdf"],
+                      capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+        assert "isolation: uid" in p.stdout
+        assert _modes(place.repo) == before
+        assert stat.S_IMODE(os.stat(out).st_mode) == 0o700  # the new OUT is private
+        # The same checkout, now where other users can enter, graded at the full level.
+        os.chmod(place.top, 0o755)
+        os.chmod(place.scratch, 0o755)
+        out = place.scratch / "out-full"
+        p = subprocess.run([sys.executable, "-m", "autograder", "grade",
+                            "examples/submissions/correct.ipynb", "--out", str(out)],
+                           cwd=place.repo, env=place.env, capture_output=True, text=True,
+                           timeout=600)  # fmt: skip
+        assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+        assert (out / "pdf" / "correct.pdf").read_bytes().startswith(b"%PDF")
+    finally:
+        place.cleanup()
+
+
+def test_the_uid_level_refuses_an_exposed_checkout_and_changes_nothing():
+    if why := levels.unavailable("uid"):
+        pytest.skip(why)
+    place = levels.place("uid")
+    try:
+        os.chmod(place.top, 0o755)  # the checkout where every user can read it
+        before = _modes(place.repo)
+        out = place.scratch / "out"
+        p = place.run(["-m", "autograder", "grade", "examples/submissions/correct.ipynb",
+                       "--out", str(out), "--no-pdf"],
+                      capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert p.returncode == 2, p.stdout[-2000:] + p.stderr[-2000:]
+        assert f"could read the checkout {place.repo}" in p.stderr and "chmod 700" in p.stderr
+        assert _modes(place.repo) == before
+        assert not out.exists()
+    finally:
+        place.cleanup()
+
+
 # -- grading as an ordinary user ---------------------------------------------------------------
 
 
@@ -437,6 +500,20 @@ def test_run_confined_leaves_no_file_or_ipc_object_on_the_host(level):
     finally:
         isolation.release_slot(slot)
         shutil.rmtree(work)
+
+
+def test_the_none_level_removes_its_working_folder():
+    """--unsafe-no-sandbox runs as this user: what it writes elsewhere cannot be told from the
+    user's own files (README), but its working folder (cwd, HOME, TMPDIR) goes."""
+    slot = isolation.acquire_slot()
+    try:
+        conf = Confinement(Level.NONE, slot, LIM)
+        home = isolation.private_dir(conf)
+        (home / "left.bin").write_bytes(b"x" * 4096)
+        isolation.cleanup(conf)
+        assert not home.exists()
+    finally:
+        isolation.release_slot(slot)
 
 
 def test_every_level_refuses_posix_message_queues():

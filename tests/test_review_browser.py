@@ -351,7 +351,8 @@ def test_export_reaches_grades_csv_results_json_and_the_pdf(browser, serve, tmp_
     res = json.loads((out / "results" / "ann.json").read_text())
     test = next(t for t in res["tests"] if "q1_backward" in t["tags"])
     assert test["score"] == 0.25 and "Comment: Check the transpose in dW2" in test["output"]
-    assert "δ u^\\top$ (transpose in the right place)." in test["output"].replace("\\delta", "δ")
+    # Plain text on Gradescope: the rubric item's math in Unicode, never raw LaTeX.
+    assert "- ∂L/∂W₂ = δuᵀ (transpose in the right place). (+0.25)" in test["output"]
     text = subprocess.run(["pdftotext", "-layout", str(out / "pdf" / "ann.pdf"), "-"],
                           capture_output=True, text=True, check=True).stdout  # fmt: skip
     assert "Check the transpose in dW2" in text and "q1_backward" in text

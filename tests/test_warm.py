@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 from pathlib import Path
@@ -18,7 +19,11 @@ import pytest
 from autograder.run import isolation, warm
 from autograder.run.isolation import Confinement, Level, ProcLimits
 from autograder.run.sandbox import Limits, Sandbox, check_sandbox, default_runtime
+from tests import levels
+from tests.conftest import REPO
 from tests.hostile import warm_exhaust, warm_lurker, warm_patch_next, warm_ptrace_parent
+
+CORRECT = REPO / "examples" / "submissions" / "correct.ipynb"
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the full level needs root")
 
@@ -165,3 +170,46 @@ def test_each_warm_hostile_case_succeeds_against_a_naive_warm_process(runtime, s
     # Each attack caught what it aimed at: the notebook refuses to run (exit 3), or the
     # next "submission" was killed.
     assert out == {"ptrace": 3, "exhaust": 3, "patch": 3, "lurker": -signal.SIGKILL}
+
+
+# -- every level ---------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("level", levels.LEVELS)
+def test_every_level_grades_warm_and_scores_as_cold(level, tmp_path):
+    """Later submissions on a slot pay no imports (the split in OUT/logs: a module already
+    imported costs microseconds, a fresh numpy and matplotlib a second), and warm and
+    cold grades are the same."""
+    if why := levels.unavailable(level):
+        pytest.skip(f"{level}: {why}")
+    place = levels.place(level)
+    try:
+        folder = place.scratch / "subs"
+        folder.mkdir()
+        for i in range(3):
+            shutil.copy(CORRECT, folder / f"c{i}.ipynb")
+        shutil.copy(REPO / "examples" / "submissions" / "typical_mistakes.ipynb", folder)
+        if place.uid:
+            for p in (folder, *folder.iterdir()):
+                os.chown(p, place.uid, place.uid)
+        grades = {}
+        for mode in ("warm", "cold"):
+            out = place.scratch / mode
+            args = ["-m", "autograder", "grade", str(folder), "--out", str(out), "--no-pdf",
+                    "--jobs", "1", *(["--cold"] if mode == "cold" else [])]  # fmt: skip
+            done = place.run(args, capture_output=True, text=True, timeout=900)
+            assert done.returncode == 0, done.stderr[-2000:]
+            assert f"isolation: {level}" in done.stdout
+            grades[mode] = (out / "grades.csv").read_text(encoding="utf-8")
+            imports = []
+            for log in sorted((out / "logs").glob("c*.txt")):
+                line = next(x for x in log.read_text().splitlines() if x.startswith("phases: "))
+                imports.append(float(line.split("imports=")[1].split()[0]))
+            if mode == "warm":
+                assert sorted(imports)[1] < 0.05, imports  # two of three forked warm
+            else:
+                assert min(imports) > 0.05, imports  # each paid numpy and matplotlib
+        assert grades["warm"] == grades["cold"]
+    finally:
+        place.cleanup()

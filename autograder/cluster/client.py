@@ -24,7 +24,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -69,7 +69,6 @@ class ClusterOptions:
     slurm_queue: str | None = None
     slurm_walltime: str = "01:00:00"
     slurm_memory_mb: int = 4096
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def tls(self) -> bool:
@@ -217,6 +216,8 @@ class ClusterGrader:
     def refusal(self, ident: dict[str, Any]) -> str:
         """Why a worker with ``ident`` may not grade for this client ('' if it may)."""
         if not ident.get("preload"):
+            if ident.get("failure"):
+                return f"it could not set up grading: {ident['failure']}"
             return "it was not started with the hw2 preload (`hw2 worker ADDRESS`)"
         if why := difference(self.versions, ident.get("versions", {})):
             return why

@@ -16,6 +16,13 @@ def dask_setup(worker: Any) -> None:
     if worker.state.nthreads != 1:
         # One sandbox slot per worker process: two tasks at once would share it.
         raise RuntimeError("a grading worker runs one task at a time: start it with --nthreads 1")
-    for name, quantity in tasks.setup().items():
+    try:
+        offered = tasks.setup()
+    except Exception as exc:
+        # Dask starts the worker anyway: it then offers nothing, so it never gets a task,
+        # and the client names the reason when it refuses it.
+        tasks.failure = f"{type(exc).__name__}: {exc}"
+        raise
+    for name, quantity in offered.items():
         worker.state.total_resources[name] = quantity
         worker.state.available_resources[name] = quantity

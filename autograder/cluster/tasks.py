@@ -30,6 +30,7 @@ class _Worker:
 
 
 _worker: _Worker | None = None
+failure = ""  # why the preload could not set this worker up (no sandbox, say)
 
 
 def resource_name(version: dict[str, str], level: Level) -> str:
@@ -59,7 +60,7 @@ def setup() -> dict[str, float]:
 def identity() -> dict[str, Any]:
     """What the client checks (run on every worker through ``Client.run``)."""
     if _worker is None:
-        return {"versions": versions(), "isolation": "", "preload": False}
+        return {"versions": versions(), "isolation": "", "preload": False, "failure": failure}
     return {"versions": _worker.versions, "isolation": _worker.level.value, "preload": True}
 
 

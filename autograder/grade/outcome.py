@@ -9,6 +9,8 @@ from autograder.rubric import Rubric
 
 Status = Literal["graded", "unreadable", "failed"]
 
+KEPT_NOTE = "kept from an earlier run into this OUT (not among this run's submissions)"
+
 
 @dataclass(frozen=True)
 class TestOutcome:
@@ -44,7 +46,7 @@ class SubmissionResult:
     seconds: float = 0.0
     # Where ``seconds`` went (autograder.run.sandbox.PHASES): instructor's log and bench only.
     phases: dict[str, float] = field(default_factory=dict)
-    note: str = ""  # about the row itself (a changed id, a row kept from an earlier run)
+    note: str = ""  # about the row itself (a changed id, KEPT_NOTE)
     isolation: str = ""  # the level student code ran at (autograder.run.isolation.Level)
 
     @property

@@ -24,7 +24,12 @@ from autograder.grade.outcome import SubmissionResult, TestOutcome
 from autograder.grade.student import Student, StudentError
 from autograder.rubric import load_rubric
 from autograder.run.sandbox import PHASES, Limits
-from autograder.submissions import Submission, UnreadableNotebook, read_code_cells
+from autograder.submissions import (
+    Submission,
+    UnreadableNotebook,
+    cell_place,
+    read_code_cells_placed,
+)
 
 GRADERS_DIR = PACKAGE_DIR / "graders"
 INTERNAL_ERROR = "The grader hit an internal error on this test; your instructor has the details."
@@ -45,8 +50,11 @@ class GradingPlugin:
         slot: int,
         limits: Limits,
         unsafe: bool,
+        places: dict[str, list[str]] | None = None,
     ) -> None:
         self.subs = subs
+        # student → how feedback names each code cell (submissions.cell_place)
+        self.places = places or {}
         self.runtime, self.slot, self.limits, self.unsafe = runtime, slot, limits, unsafe
         self.outcomes: dict[str, list[TestOutcome]] = {s.student: [] for s, _ in subs}
         self.notebook_errors: dict[str, list[str]] = {}
@@ -148,9 +156,11 @@ class GradingPlugin:
         )
         errors = []
         if student.report is not None:
+            places = self.places.get(sub.student, [])
             for i, cell in enumerate(student.report.cells):
                 if isinstance(cell, dict) and cell.get("status") == "error":
-                    errors.append(f"code cell {i + 1}: {str(cell.get('error', 'error'))[:300]}")
+                    place = places[i] if i < len(places) else cell_place(i + 1)
+                    errors.append(f"{place}: {str(cell.get('error', 'error'))[:300]}")
         elif student.start_error:
             errors.append(student.start_error)
         self.notebook_errors[sub.student] = errors
@@ -176,16 +186,19 @@ def grade_chunk(
 ) -> list[SubmissionResult]:
     """Grade ``chunk`` in one pytest session; one SubmissionResult per submission, in order."""
     results: dict[str, SubmissionResult] = {}
-    readable = []
+    readable, places = [], {}
     for sub in chunk:
         try:
-            readable.append((sub, read_code_cells(sub)))
+            sources, places[sub.student] = read_code_cells_placed(sub)
+            readable.append((sub, sources))
         except UnreadableNotebook as exc:
             results[sub.student] = SubmissionResult(
                 sub.student, str(sub.path), "unreadable", reason=str(exc), unsafe=unsafe
             )
     if readable:
-        plugin = GradingPlugin(readable, runtime=runtime, slot=slot, limits=limits, unsafe=unsafe)
+        plugin = GradingPlugin(
+            readable, runtime=runtime, slot=slot, limits=limits, unsafe=unsafe, places=places
+        )
         os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # no hypothesis, xdist, … here
         args = [
             str(GRADERS_DIR), "-c", str(GRADERS_DIR / "pytest.ini"), "--rootdir", str(GRADERS_DIR),

@@ -45,6 +45,7 @@ from autograder.files import write_atomic
 from autograder.inert import json_text
 from autograder.report.results_json import not_graded_entry, numbered
 from autograder.rubric import load_rubric
+from autograder.run import isolation
 from autograder.submissions import UnreadableNotebook, read_notebook_bytes
 
 ZIP_NAME = "autograder.zip"
@@ -204,6 +205,11 @@ def run_autograder(root: Path) -> dict:
             except UnreadableNotebook as exc:
                 return _write_results(results, _failure(f"{notebook.name}: {exc}."))
             out = Path(tmp) / "out"
+            if os.geteuid() == 0:
+                # This image's own unpacked copy, thrown away after the submission: at the
+                # uid level (Docker's seccomp profile) only its modes keep student code out.
+                for path in isolation.protect(isolation.repo_paths(REPO_DIR)):
+                    print(f"made {path} unreadable to other users (uid level)")
             cmd = [sys.executable, "-m", "autograder", "grade", str(nb), "--out", str(out)]
             cmd += ["--no-pdf", "--jobs", "1"]
             try:

@@ -49,8 +49,9 @@ CONFIG = """\
 c = get_config()  # noqa: F821 (nbgrader provides it)
 
 c.CourseDirectory.course_id = "{assignment}"
-c.CourseDirectory.db_assignments = [dict(name="{assignment}")]
 c.CourseDirectory.db_url = "sqlite:///gradebook.db"
+# No db_assignments/db_students (gone since nbgrader 0.6): generate_assignment adds the
+# assignment to the gradebook, autograde the students it finds.
 
 # The same markers and stubs as `hw2 release` (single-# markers).
 c.ClearSolutions.begin_solution_delimeter = "BEGIN SOLUTION"

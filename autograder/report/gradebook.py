@@ -28,8 +28,7 @@ def gradebook_csv(results: list[SubmissionResult], rubric: Rubric) -> str:
         row += [_num(scores[i.id]) if i.kind == "auto" else _num(r.manual.get(i.id))
                 for i in rubric.items]  # fmt: skip
         note = r.reason or ("; ".join(r.notebook_errors[:3]) if r.notebook_errors else "")
-        if r.note:
-            note = f"{r.note}. {note}".strip()
+        note = "; ".join(x for x in (note, r.note) if x)  # the row's own error first
         if r.unsafe:
             note = ("UNSAFE: not sandboxed. " + note).strip()
         row += [_num(r.auto_total(rubric)), _num(r.manual_total()), _num(r.total(rubric)),

@@ -9,7 +9,9 @@ the student produced), plus cells the grader inserts:
   checks (✓/✗, the feedback, the points).
 
 Inserted cells are markdown in which every student- or grader-supplied string
-is escaped (``md_text``), so pandoc turns it into plain LaTeX text.
+is escaped (``md_text``), so pandoc turns it into plain LaTeX text; the rubric items
+and comments graders wrote keep their math (``mathtext.md_with_math``, known math
+commands only).
 
 This module only orchestrates; it never parses the student's notebook. The bytes
 go to the PDF worker (``pdf_worker``, in the sandbox of ``pdf_sandbox``), which
@@ -39,6 +41,8 @@ from pathlib import Path
 from autograder import answers
 from autograder.files import write_atomic
 from autograder.grade.outcome import SubmissionResult
+from autograder.report.mathtext import md_with_math
+from autograder.report.pdf_check import active_content
 from autograder.report.pdf_sandbox import (
     Lane,
     LatexRun,
@@ -146,8 +150,9 @@ def score_page(result: SubmissionResult, rubric: Rubric, note: str = "") -> str:
         lines += ["**Written answers: rubric items and comments**", ""]
     for item_id, notes in result.manual_notes.items():
         lines += [f"**{md_text(item_id)}:** {md_text(_pts(result.manual.get(item_id, 0)))}", ""]
-        lines += [f"- {md_text(t)}" for t in notes.get("rubric", [])]
-        lines += [f"- Comment: {md_text(notes['comment'])}"] if notes.get("comment") else []
+        # Written by graders, in the model answers' notation: their math is typeset.
+        lines += [f"- {md_with_math(t)}" for t in notes.get("rubric", [])]
+        lines += [f"- Comment: {md_with_math(notes['comment'])}"] if notes.get("comment") else []
         lines.append("")
     if result.notebook_errors:
         lines += ["**Errors while running the notebook:**", ""]
@@ -219,7 +224,11 @@ def _typeset(reply: dict, blob: bytes, lane: Lane, fmt: Path) -> LatexRun:
             return LatexRun(None, "the PDF worker named an image badly", 0)
         files[name] = blob[offset : offset + size]
         offset += size
-    return typeset(files, lane, fmt)
+    run = typeset(files, lane, fmt)
+    if run.pdf is not None and (why := active_content(run.pdf)):
+        # Never handed out: the caller degrades the notebook as after a LaTeX error.
+        return LatexRun(None, f"the PDF was refused: it holds {why}", run.runs)
+    return run
 
 
 def _describe(reply: dict, level: int) -> str:
@@ -255,7 +264,8 @@ def _render(
         reason = f"the PDF sandbox could not start: {exc}"
         return PdfOutcome(student, None, False, "", reason, time.monotonic() - t0)
     prestart_xelatex(lane, fmt)  # loads while the worker converts the notebook
-    request = {"op": "render", "title": title, "feedback": feedback, "labels": labels,
+    request = {"op": "render", "title": title, "student": student, "feedback": feedback,
+               "labels": labels,
                "answers": answers.released_template() if labels else None}  # fmt: skip
     failure = why or "no notebook to render"
     if raw is not None:

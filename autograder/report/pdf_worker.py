@@ -98,6 +98,22 @@ FORMAT_EXTRA = "\n".join(
         r"\newenvironment{hwsource}[1]{\begin{tcolorbox}[breakable, colframe=red!55!black,"
         r" colback=red!3, fonttitle=\small\bfseries, title={#1}]}{\end{tcolorbox}}",
         r"\newcommand{\hwplaceholder}[1]{\fbox{\parbox{0.8\linewidth}{\small #1}}}",
+        # hyperref's start view is an /OpenAction: our PDFs carry none (pdf_check refuses it).
+        r"\hypersetup{pdfstartview={}}",
+        # Every page says who made it, in a footer no student content can reach: the
+        # grader's pages first, then, from the first student cell on a new page (the
+        # template's \hwstudentwork), "Student work of <student>, page k".
+        r"\newcount\hwfirststudentpage",
+        r"\makeatletter",
+        r"\def\hwfooter#1{\gdef\hwstudent{#1}\pagestyle{hw}}",
+        r"\def\ps@hw{\def\@oddhead{}\let\@evenhead\@oddhead"
+        r"\def\@oddfoot{\footnotesize\sffamily\ifnum\hwfirststudentpage>0 Student work of "
+        r"\hwstudent, page \number\numexpr\value{page}-\hwfirststudentpage+1\relax"
+        r"\else Score page, made by the autograder\fi\hfil\thepage}\let\@evenfoot\@oddfoot}",
+        r"\let\ps@plain\ps@hw",
+        r"\makeatother",
+        r"\def\hwstudentwork{\global\let\hwstudentwork\relax\clearpage"
+        r"\global\hwfirststudentpage=\value{page}}",
     ]
 )
 
@@ -344,6 +360,109 @@ def _fixed_image(item: dict, attachments: dict, images: Images) -> dict:
     return {"t": "Image", "c": [["", [], []], alt, [new, ""]]}  # student sizes dropped
 
 
+# -- student LaTeX: only math and text commands reach xelatex ---------------------------------
+# Math ($…$, $$…$$, \begin{align}) and raw LaTeX (```{=latex}, a bare \command) are passed to
+# xelatex as written, so each must use only these: no \special (PDF actions), no hooks
+# (\AddToHook stamps or discards pages), no definitions, no files, no catcode or ^^ tricks.
+SAFE_COMMANDS = frozenset("""
+alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu
+xi pi varpi rho varrho sigma varsigma tau upsilon phi varphi chi psi omega Gamma Delta Theta
+Lambda Xi Pi Sigma Upsilon Phi Psi Omega
+sum prod coprod int iint iiint oint lim limsup liminf sup inf max min argmax argmin log ln
+exp sin cos tan sec csc cot sinh cosh tanh arcsin arccos arctan det dim ker deg gcd Pr tr
+frac dfrac tfrac sqrt binom dbinom tbinom choose partial nabla infty cdot cdots ldots dots
+vdots ddots times div pm mp ast star circ bullet odot otimes oplus ominus wedge vee cap cup
+setminus backslash leq le geq ge neq ne approx equiv sim simeq cong propto ll gg prec succ
+preceq succeq subset subseteq supset supseteq in notin ni forall exists nexists neg lnot
+land lor to rightarrow leftarrow Rightarrow Leftarrow leftrightarrow Leftrightarrow iff
+implies impliedby mapsto longrightarrow longleftarrow Longrightarrow longmapsto uparrow
+downarrow hookrightarrow xrightarrow xleftarrow emptyset varnothing ell hbar Re Im aleph
+angle perp parallel mid nmid top bot intercal prime triangle square
+left right middle big Big bigg Bigg bigl bigr Bigl Bigr biggl biggr Biggl Biggr
+langle rangle lfloor rfloor lceil rceil lvert rvert lVert rVert vert Vert
+hat widehat tilde widetilde bar overline underline vec dot ddot acute grave breve check
+overrightarrow overleftarrow underbrace overbrace overset underset stackrel not
+mathbf mathrm mathit mathcal mathbb mathsf mathtt mathfrak boldsymbol bm operatorname
+text textbf textit textrm textsf texttt textup emph mbox
+displaystyle textstyle scriptstyle scriptscriptstyle limits nolimits
+quad qquad enspace thinspace negthinspace colon tag nonumber notag
+hline cline vline arraystretch
+""".split())  # fmt: skip
+SAFE_ENVIRONMENTS = frozenset("""
+equation equation* align align* aligned alignat alignat* alignedat gather gather* gathered
+multline multline* split cases dcases matrix pmatrix bmatrix Bmatrix vmatrix Vmatrix
+smallmatrix array subarray eqnarray eqnarray*
+""".split())  # fmt: skip
+_TEX_TOKEN = re.compile(r"\\(?:[A-Za-z]+|.|$)|[%#]", re.S)
+NOT_TYPESET = "LaTeX not typeset: a command the PDF does not allow"
+_ENV_NAME = re.compile(r"\s*\{([A-Za-z]+\*?)\}")
+_SAFE_LINK = re.compile(r"^(?:https?://|mailto:|#)", re.I)
+
+
+def safe_tex(tex: str) -> bool:
+    r"""Whether ``tex`` (math or raw LaTeX a student wrote) uses only :data:`SAFE_COMMANDS`,
+    control symbols (``\,`` ``\{`` ``\\``) and :data:`SAFE_ENVIRONMENTS`. No comment
+    (``%`` would hide the delimiter pandoc closes it with), no ``#``, no ``^^`` (TeX reads
+    ``\sp^^65cial`` as ``\special``, and ``\^^73pecial`` too)."""
+    if "^^" in tex:
+        return False
+    for m in _TEX_TOKEN.finditer(tex):
+        tok = m.group(0)
+        if tok in ("%", "#", "\\"):
+            return False
+        elif tok in ("\\begin", "\\end"):
+            env = _ENV_NAME.match(tex, m.end())
+            if env is None or env.group(1) not in SAFE_ENVIRONMENTS:
+                return False
+        elif tok[1:].isalpha() and tok[1:] not in SAFE_COMMANDS:
+            return False
+    return True
+
+
+def _shown_as_code(text: str, block: bool) -> dict:
+    """Refused LaTeX as its text (pandoc escapes it), saying why."""
+    why = {"t": "Emph", "c": [{"t": "Str", "c": f"[{NOT_TYPESET}]"}]}
+    attr = ["", [], []]
+    if block:
+        body = [{"t": "Para", "c": [why]}, {"t": "CodeBlock", "c": [attr, text]}]
+        return {"t": "Div", "c": [attr, body]}
+    return {"t": "Span", "c": [attr, [{"t": "Code", "c": [attr, text]}, {"t": "Space"}, why]]}
+
+
+def inert_tex(node) -> None:
+    """Walk pandoc's JSON (iteratively) so that no student LaTeX reaches xelatex unchecked:
+    math and raw LaTeX that :func:`safe_tex` refuses are shown as code (their text, escaped),
+    and a link to anything but a web page, a mail address or an anchor becomes its text
+    (hyperref would make a file link a /Launch or /GoToR action)."""
+    stack = [node]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, list):
+            for k, item in enumerate(cur):
+                if not isinstance(item, dict):
+                    stack.append(item)
+                    continue
+                kind, c = item.get("t"), item.get("c")
+                if kind == "Math" and isinstance(c, list) and len(c) == 2:
+                    if not safe_tex(str(c[1])):
+                        display = isinstance(c[0], dict) and c[0].get("t") == "DisplayMath"
+                        fence = "$$" if display else "$"
+                        cur[k] = _shown_as_code(f"{fence}{c[1]}{fence}", block=False)
+                elif kind in ("RawInline", "RawBlock") and isinstance(c, list) and len(c) == 2:
+                    fmt, text = str(c[0]).lower(), str(c[1])
+                    if fmt not in ("html", "html4", "html5") and not safe_tex(text):
+                        cur[k] = _shown_as_code(text, block=kind == "RawBlock")
+                elif kind == "Link" and isinstance(c, list) and len(c) == 3:
+                    target = c[2][0] if isinstance(c[2], list) and c[2] else ""
+                    if not _SAFE_LINK.match(str(target)):
+                        cur[k] = {"t": "Span", "c": [["", [], []], c[1]]}
+                    stack.append(cur[k])
+                else:
+                    stack.append(item)
+        elif isinstance(cur, dict):
+            stack.extend(v for v in cur.values() if isinstance(v, (list, dict)))
+
+
 _CONVERTED: dict[str, str] = {}  # markdown without images → LaTeX (question text repeats)
 _HAS_IMAGE = re.compile(r"!\[|<img", re.I)
 _MD = "markdown+tex_math_double_backslash"
@@ -377,25 +496,25 @@ def _batch(sources: list[tuple[str, dict]], images: Images, via_json: bool) -> l
     token = "HWSEP" + secrets.token_hex(8)
     joined = "".join(f"{src}\n\n{token}x{k}\n\n" for k, (src, _) in enumerate(sources))
     try:
-        if via_json:
-            ast = json.loads(pandoc(["-f", _MD, "-t", "json"], joined, PANDOC_TIMEOUT))
-            blocks, pieces, current = ast.get("blocks", []), [], []
-            for block in blocks:
-                if block == {"t": "Para", "c": [{"t": "Str", "c": f"{token}x{len(pieces)}"}]}:
-                    pieces.append(current)
-                    current = []
-                else:
-                    current.append(block)
-            if len(pieces) != len(sources) or current:
-                raise ValueError("cells did not split back")
-            marked = []
-            for k, (blocks_k, (_, attachments)) in enumerate(zip(pieces, sources, strict=True)):
+        # Always through pandoc's JSON: every cell's math and raw LaTeX is checked there.
+        ast = json.loads(pandoc(["-f", _MD, "-t", "json"], joined, PANDOC_TIMEOUT))
+        blocks, pieces, current = ast.get("blocks", []), [], []
+        for block in blocks:
+            if block == {"t": "Para", "c": [{"t": "Str", "c": f"{token}x{len(pieces)}"}]}:
+                pieces.append(current)
+                current = []
+            else:
+                current.append(block)
+        if len(pieces) != len(sources) or current:
+            raise ValueError("cells did not split back")
+        marked = []
+        for k, (blocks_k, (_, attachments)) in enumerate(zip(pieces, sources, strict=True)):
+            if via_json:
                 fix_images(blocks_k, attachments, images)
-                marked += [*blocks_k, {"t": "Para", "c": [{"t": "Str", "c": f"{token}x{k}"}]}]
-            ast["blocks"] = marked
-            latex = pandoc(["-f", "json", "-t", "latex"], json.dumps(ast), PANDOC_TIMEOUT)
-        else:
-            latex = pandoc(["-f", _MD, "-t", "latex"], joined, PANDOC_TIMEOUT)
+            inert_tex(blocks_k)
+            marked += [*blocks_k, {"t": "Para", "c": [{"t": "Str", "c": f"{token}x{k}"}]}]
+        ast["blocks"] = marked
+        latex = pandoc(["-f", "json", "-t", "latex"], json.dumps(ast), PANDOC_TIMEOUT)
         parts = re.split(rf"^{token}x(\d+)$", latex, flags=re.M)
         # parts: text0, "0", text1, "1", …, textN-1, "N-1", tail
         if (
@@ -420,6 +539,7 @@ def _one_cell(src: str, attachments: dict, images: Images) -> str | None:
         timeout = min(PANDOC_CELL_TIMEOUT, _budget_left[0])
         ast = json.loads(pandoc(["-f", _MD, "-t", "json"], src, timeout))
         fix_images(ast.get("blocks", []), attachments, images)
+        inert_tex(ast.get("blocks", []))
         return pandoc(["-f", "json", "-t", "latex"], json.dumps(ast), timeout)
     except (subprocess.TimeoutExpired, RuntimeError, ValueError, KeyError, TypeError):
         return None
@@ -499,8 +619,9 @@ def bound_outputs(cell: dict, images: Images, budget: list[int], plain: int) -> 
                     else:
                         new["text/plain"] = f"[image not shown: {why}]"
                     break
-            if not plain and "text/latex" in data:
-                new["text/latex"] = clean(_join(data["text/latex"]))[:MAX_TEXT_CHARS]
+            latex = clean(_join(data.get("text/latex", "")))[:MAX_TEXT_CHARS]
+            if not plain and latex and safe_tex(latex):  # else its text/plain is shown
+                new["text/latex"] = latex
             if not plain and "text/markdown" in data and "text/latex" not in new:
                 new["hw2_markdown"] = _join(data["text/markdown"])[:MAX_MARKDOWN_CHARS]
             if "text/plain" in data and "text/plain" not in new:
@@ -587,6 +708,8 @@ def build(req: dict, raw: bytes) -> dict:
             verbatim[cell["n"]] = "pandoc could not convert it in time"
         else:
             cell["latex"] = latex
+            if cell["n"] >= 0 and NOT_TYPESET in " ".join(latex.split()):
+                notes.setdefault(cell["n"], "LaTeX commands the PDF does not allow shown as source")
     for cell in cells:
         if cell["kind"] in ("markdown", "raw") and cell["n"] in verbatim:
             why = verbatim[cell["n"]]
@@ -631,12 +754,14 @@ def degraded_cells(cells: list[dict], notes: dict[int, str], plain: dict[int, in
         n = cell["n"]
         if n < 0:
             continue
-        label = cell.get("label")
+        label = cell.get("label")  # set by label_answers: the one matching of answers
+        # Named as submissions.cell_place names cells: the number over all cells, and the item.
+        place = f"cell {n + 1}" + (f" ({label})" if label else "")
         if cell["kind"] == "code" and plain.get(n):
             what = "outputs shown as plain text" if plain[n] == 1 else "outputs left out"
-            out.append([n, f"outputs of code cell {n + 1}", f"{what} (LaTeX error)"])
+            out.append([n, f"outputs of {place}", f"{what} (LaTeX error)"])
         elif n in notes:
-            out.append([n, str(label or f"{cell['kind']} cell {n + 1}"), notes[n]])
+            out.append([n, place, notes[n]])
     return out
 
 
@@ -741,6 +866,9 @@ def render(req: dict, raw: bytes) -> tuple[dict, bytes]:
     resources = {
         "metadata": {"name": "notebook"},
         "hw2_title": str(req.get("title", "")),
+        "hw2_student": str(req.get("student", "")),
+        # Pages of ours come first (the score page): the student's work starts on a new one.
+        "hw2_head": bool(built["cells"]) and built["cells"][0]["n"] < 0,
         "hw2_nonce": nonce,
         "hw2_part": "document",
     }

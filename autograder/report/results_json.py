@@ -19,6 +19,7 @@ from typing import Any
 
 from autograder.grade.outcome import SubmissionResult
 from autograder.inert import json_text
+from autograder.report.mathtext import to_unicode
 from autograder.rubric import Item, Rubric
 
 UNSAFE_NOTE = "WARNING: graded with --unsafe-no-sandbox; student code was not isolated."
@@ -80,9 +81,10 @@ def _manual_output(result: SubmissionResult, item_id: str) -> str:
     entered in `review` (autograder/review/db.py)."""
     lines = [f"Graded by hand: {_fmt(result.manual[item_id])}"]
     notes = result.manual_notes.get(item_id, {})
-    lines += [f"- {text}" for text in notes.get("rubric", [])]
+    # Plain text on Gradescope, which typesets no TeX: the graders' math in Unicode.
+    lines += [f"- {to_unicode(text)}" for text in notes.get("rubric", [])]
     if notes.get("comment"):
-        lines.append(f"Comment: {notes['comment']}")
+        lines.append(f"Comment: {to_unicode(notes['comment'])}")
     return "\n".join(lines)
 
 

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from autograder.files import make_private
 from autograder.grade.outcome import SubmissionResult
-from autograder.inert import from_csv_cell
+from autograder.inert import counted, from_csv_cell
 from autograder.report.manual import ManualGradesError, read_manual, write_manual_template
 from autograder.rubric import Item, Rubric
 
@@ -232,7 +232,7 @@ class Store:
                         self._put_answer(db, student, item, ans)
                     changed += 1
         if changed:
-            log(f"read the written answers of {changed} notebooks")
+            log(f"read the written answers of {counted(changed, 'notebook')}")
         if self.changed_answers:
             log(f"{len(self.changed_answers)} graded answers changed in a new notebook and are "
                 f"marked not graded (rubric items and comments kept): "

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from autograder.files import write_atomic
-from autograder.inert import from_csv_cell
+from autograder.inert import counted, from_csv_cell
 from autograder.report.gradebook import gradebook_csv
 from autograder.report.lms import lms_csv
 from autograder.report.manual import read_manual
@@ -65,5 +65,5 @@ def export(out: Path, jobs: int = 1, rubric: Rubric | None = None) -> list[str]:
     if (out / "pdf").is_dir():
         keys = {s: key for s, (key, _) in cached.items()}
         update_pdfs(results, rubric, out, keys, jobs=jobs)
-    print(f"review: exported the manual grades of {len(results)} students into {out}")
+    print(f"review: exported the manual grades of {counted(len(results), 'student')} into {out}")
     return [r.student for r in results]

@@ -15,9 +15,11 @@ rootless  not root, unprivileged user namespaces work     bwrap in an unprivileg
                                                           clean-up through the pid namespace
 uid       root, user namespaces denied (Docker's default  a uid of its own per slot (setpriv
           seccomp profile, Gradescope)                    --no-new-privs), rlimits, a private
-                                                          working folder; the repo, OUT and
-                                                          submissions unreadable to that uid.
-                                                          It cannot stop network access.
+                                                          working folder; grading refuses
+                                                          while the repo, OUT or submissions
+                                                          are readable by other uids (it
+                                                          never changes their modes). It
+                                                          cannot stop network access.
 none      only with --unsafe-no-sandbox                   a separate process with rlimits
 ========  ==============================================  =====================================
 
@@ -952,12 +954,26 @@ def repo_paths(repo: Path) -> list[Path]:
     return paths
 
 
+def exposed(paths: Iterable[Path]) -> list[Path]:
+    """Those of ``paths`` a slot uid could read (:func:`readable_by_others`). Nothing changes.
+
+    At the uid level nothing but file modes keeps the slot uids out, and grading never
+    changes the modes of the instructor's files (a `chmod o-rwx` of a checkout outlives the
+    run: TAs lose the README, and the next full-level grade cannot bind its templates). So
+    the grading command refuses while one of these is exposed, and says what to do.
+    """
+    return [p for p in paths if p.exists() and not p.is_symlink() and readable_by_others(p)]
+
+
 def protect(paths: Iterable[Path]) -> list[Path]:
-    """Uid level: make each of ``paths`` unreadable to other uids (chmod o-rwx); the changed."""
+    """Make each of ``paths`` unreadable to other uids (chmod o-rwx); the changed.
+
+    Only for a copy this program unpacked for itself and will throw away (the Gradescope
+    image's source folder), never for an instructor's checkout: see :func:`exposed`.
+    """
     changed = []
-    for path in paths:
-        if path.exists() and not path.is_symlink() and readable_by_others(path):
-            mode = stat.S_IMODE(os.stat(path).st_mode)
-            os.chmod(path, mode & ~0o007)
-            changed.append(path)
+    for path in exposed(paths):
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+        os.chmod(path, mode & ~0o007)
+        changed.append(path)
     return changed

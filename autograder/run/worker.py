@@ -71,7 +71,8 @@ def _describe(exc: BaseException) -> dict:
     for frame, lineno in traceback.walk_tb(exc.__traceback__):
         if frame.f_code.co_filename.startswith("<cell"):
             line = [frame.f_code.co_filename, lineno, frame.f_code.co_name]
-    message = f"{type(exc).__name__}: {exc}"
+    text = str(exc)
+    message = f"{type(exc).__name__}: {text}" if text else type(exc).__name__  # no bare colon
     if len(message) > MESSAGE_CHARS:
         message = message[:MESSAGE_CHARS] + "…"
     return {"kind": "exception", "error": message, "where": line}

@@ -21,5 +21,5 @@ CASE = Case(
     },
     zero=frozenset({"sigmoid"}),
     hurt=callers("sigmoid"),
-    reason="code cell 2",
+    reason="cell 2: ",
 )

@@ -10,5 +10,5 @@ with open("/tmp/huge.bin", "wb") as f:
         f.write(chunk)
 """,
     ),
-    reason="code cell 2",
+    reason="cell 2: ",
 )

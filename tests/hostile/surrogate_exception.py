@@ -6,5 +6,5 @@ CASE = Case(
     overrides={"sigmoid": 'def sigmoid(z):\n    raise ValueError("\\udcff\\ud800")\n'},
     zero=frozenset({"sigmoid"}),
     hurt=callers("sigmoid"),
-    reason="code cell 2",
+    reason="cell 2: ",
 )

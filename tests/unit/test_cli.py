@@ -17,7 +17,8 @@ from autograder import PACKAGE_DIR, REPO_DIR, cli
 from autograder.pipeline import GradeOptions
 from autograder.run.sandbox import Limits
 
-COMMANDS = ("grade", "review", "pdf", "release", "nbgrader-course", "otter", "gradescope", "bench")
+COMMANDS = ("grade", "review", "pdf", "release", "nbgrader-course", "otter", "gradescope", "bench",
+            "worker")  # fmt: skip
 
 
 def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
@@ -76,7 +77,8 @@ def test_each_subcommand_help_lists_its_options():
         "nbgrader-course": ["DEST", "--generate", "--import-grades"],
         "otter": ["DEST", "--assign", "--run-tests"],
         "gradescope": ["OUT_DIR", "--run"],
-        "bench": ["run", "review", "isolation", "pdf"],
+        "bench": ["run", "review", "isolation", "pdf", "cluster"],
+        "worker": ["ADDRESS", "--nworkers", "--tls-ca-file", "--tls-cert", "--tls-key"],
     }
     for name, options in expect.items():
         text = subs[name].format_help()
@@ -84,6 +86,8 @@ def test_each_subcommand_help_lists_its_options():
     benches = _subcommands(subs["bench"])
     assert "--otter-sample" in benches["run"].format_help()
     assert "--grade-n" in benches["pdf"].format_help()
+    grade = subs["grade"].format_help()
+    assert all(o in grade for o in ("--cluster", "--workers", "--min-isolation", "--tls-ca-file"))
 
 
 def test_installed_console_script_lists_every_subcommand():

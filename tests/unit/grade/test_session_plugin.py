@@ -62,6 +62,7 @@ class FakeStudent:
                 report.append({"status": "ok"})
             except Exception as exc:
                 report.append({"status": "error", "error": f"{type(exc).__name__}: {exc}"})
+        self.phases: dict[str, float] = {}  # the timing split: none here
         self.report, self.start_error, self.closed = (
             types.SimpleNamespace(cells=report),
             None,
@@ -120,7 +121,7 @@ def test_outcomes_per_submission(graders: pytest.Pytester):
     assert "it looks like σ(−z)." in bob["sigmoid: values on five points"].message
     assert bob["sigmoid: values on five points"].gist == "it looks like σ(−z)."  # for the summary
     assert bob["sigmoid: values on five points"].problem == "mistake" and forward.problem == ""
-    name_error = "code cell 2: NameError: name 'undefined_name' is not defined"
+    name_error = "cell 2: NameError: name 'undefined_name' is not defined"
     assert plugin.notebook_errors == {"ada": [], "bob": [name_error]}
     # One student at a time: each is opened, graded and closed before the next.
     assert [s.closed for s in FakeStudent.opened] == [True, True]

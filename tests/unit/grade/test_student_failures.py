@@ -27,6 +27,7 @@ class FakeSandbox:
 
     def __init__(self, runtime, *, slot, limits, unsafe) -> None:
         self.closed = False
+        self.phases: dict[str, float] = {}
 
     def start(self, cells):
         FakeSandbox.started += 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from autograder.grade.outcome import SubmissionResult, TestOutcome
-from autograder.report.summary import summary_table
+from autograder.report.summary import STUDENTS_BY_REASON, summary_table
 from autograder.rubric import load_rubric
 
 RUBRIC = load_rubric()
@@ -19,7 +19,7 @@ def _failed(message: str, gist: str) -> TestOutcome:
 
 
 def _reasons(table: str) -> list[str]:
-    return [line.strip() for line in table.split("failed checks by reason:\n", 1)[1].splitlines()]
+    return [line.strip() for line in table.split(f"{STUDENTS_BY_REASON}:\n", 1)[1].splitlines()]
 
 
 def test_failures_are_grouped_by_gist():
