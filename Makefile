@@ -43,7 +43,7 @@ test-fast: setup-test
 	$(PY) -m pytest -q tests/unit
 	$(PY) -m pytest -n 2 --dist loadfile -m "not slow" --ignore=tests/unit tests
 
-# A student's own PDF export (no grading): make pdf NB=path/to/hw2.ipynb [PDF=out.pdf]
+# One notebook's PDF as grading renders it, without grading: make pdf NB=path/to/hw2.ipynb [PDF=out.pdf]
 # Runs without root: the PDF sandbox is then an unprivileged user namespace.
 # quote = the value as one shell word, whatever it holds (spaces, quotes, $)
 quote = '$(subst ','\'',$(1))'
@@ -51,7 +51,7 @@ pdf: setup
 	@test -n $(call quote,$(NB)) || { echo "usage: make pdf NB=path/to/notebook.ipynb [PDF=dest.pdf]" >&2; exit 2; }
 	$(HW2) pdf $(call quote,$(NB)) $(if $(PDF),$(call quote,$(PDF)))
 
-# The README's pictures: page 1 of the graded PDF of the typical_mistakes example, and the
+# The pictures of README.md and docs/: page 1 of the graded PDF of the typical_mistakes example, and the
 # grading page of `make review` (taken by its browser test).
 docs: setup-test
 	$(HW2) pdf --example-page docs/graded-page.png

@@ -481,9 +481,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "pdf",
-        help="a student's own PDF of a notebook (no grading; no root needed)",
+        help="one notebook's PDF as grading renders it, without grading (no root needed)",
         description="Export NOTEBOOK as a PDF, in the PDF sandbox (an unprivileged user "
-        "namespace when not root). --example-page renders the README's figure instead.",
+        "namespace when not root). --example-page renders docs/graded-page.png instead.",
     )
     p.add_argument("notebook", nargs="?", metavar="NOTEBOOK", help="the .ipynb to export")
     p.add_argument("dest", nargs="?", metavar="DEST.pdf", help="default: NOTEBOOK with .pdf")

@@ -22,7 +22,7 @@ TYPICAL_MISTAKES_AUTO = 2.875
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_terminal_summary(terminalreporter):
     """The run's last lines, after -ra's list and before the counts: how many tests were
-    skipped, by reason (as an ordinary user, those that need root; README: set-up).
+    skipped, by reason (as an ordinary user, those that need root; docs/setup.md).
 
     A wrapper called first is the outermost, so this runs after the terminal reporter's own
     summary (its short test summary comes last of its own).

@@ -462,7 +462,7 @@ def test_batch_completes_and_leaves_nothing_behind(suite):
     assert f"isolation: {suite['level']}" in suite["output"]
     assert {r["isolation"] for r in suite["rows"]} == {suite["level"]}
     may_connect = any(c.at_level(suite["level"]).network for c in CASES.values())
-    if may_connect:  # the level cannot stop it (README); only the network case tries
+    if may_connect:  # the level cannot stop it (docs/isolation.md); only the network case tries
         assert set(suite["received"]) <= {b"<connection>stolen", b"<connection>"}
     else:
         assert suite["received"] == [], "the loopback listener was reached"

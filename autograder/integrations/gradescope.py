@@ -17,10 +17,11 @@ The zip unpacks into Gradescope's ``/autograder/source``:
 Per submission, ``--run`` picks the notebook in ``$AUTOGRADER_ROOT/submission/``
 (default root ``/autograder``; ``hw2.ipynb`` if there are several), grades it with
 ``python -m autograder grade NOTEBOOK --out TMP --no-pdf`` and writes
-``$AUTOGRADER_ROOT/results/results.json``: the autograded part only (max 4), one test per
-hidden grader check with ``after_published`` visibility, feedback that never contains
-grader code or reference values. The written questions are Gradescope manual questions
-beside the autograder in the assignment outline (README), so none of them appears here.
+``$AUTOGRADER_ROOT/results/results.json``: the autograded part only (its maximum is the
+rubric's auto points), one test per hidden grader check with ``after_published``
+visibility, feedback that never contains grader code or reference values. The written
+questions are Gradescope manual questions beside the autograder in the assignment outline
+(docs/integrations.md), so none of them appears here.
 Anything that goes wrong still leaves a valid results.json (score 0, one sentence for the
 student); the reason goes to the log, which only instructors see.
 
@@ -173,7 +174,7 @@ def pick_notebook(submission: Path, assignment: str) -> tuple[Path | None, str]:
 
 
 def autograded_part(data: dict) -> dict:
-    """Gradescope's view of our results.json: the autograded tests only (max 4).
+    """Gradescope's view of our results.json: the autograded tests only (max: the auto points).
 
     Written answers are Gradescope manual questions, graded there; listing them here
     would show students a failing test for every answer not yet marked.

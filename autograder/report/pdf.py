@@ -515,7 +515,7 @@ def render_graded_pdfs(
             for o, r in zip(outcomes, results, strict=True)]  # fmt: skip
 
 
-# -- the README figure ------------------------------------------------------------------------
+# -- the docs/ figure -------------------------------------------------------------------------
 def render_example_page(dest: Path) -> PdfOutcome:
     """Grade examples/submissions/typical_mistakes.ipynb and save page 1 of its PDF as a PNG."""
     from autograder import REPO_DIR
@@ -534,5 +534,5 @@ def render_example_page(dest: Path) -> PdfOutcome:
             cmd = ["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", "-singlefile"]
             subprocess.run([*cmd, str(outcome.path), str(png)], check=True)
             write_atomic(dest, png.with_suffix(".png").read_bytes())
-            dest.chmod(0o644)  # a figure for the README, not a private report
+            dest.chmod(0o644)  # a figure for docs/, not a private report
     return outcome

@@ -86,7 +86,7 @@ class Level(enum.StrEnum):
         return self is not Level.NONE
 
 
-# What each level cannot stop: shown in the README table, the summary and results.json.
+# What each level cannot stop: shown in docs/isolation.md's table, the summary and results.json.
 LIMITATIONS = {
     Level.FULL: "",
     Level.ROOTLESS: "",

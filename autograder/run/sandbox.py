@@ -103,7 +103,7 @@ def submission_budget(timeout: float) -> float:
 class Limits:
     """Resource limits for one submission. Times are wall-clock seconds.
 
-    The defaults are `grade`'s (its command line, the Makefile, the tests and the README
+    The defaults are `grade`'s (its command line, the Makefile, the tests and the docs/
     figure all use them); :meth:`from_timeout` is how `--timeout` becomes limits.
     ``memory_mb`` is the whole submission's: its processes together plus the files it
     writes (see autograder.run.isolation).

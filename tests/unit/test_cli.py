@@ -122,7 +122,7 @@ def test_cli_defaults_are_the_limits_defaults():
     default = Limits()
     assert args.timeout == default.cell_timeout == default.call_timeout
     assert args.memory == default.memory_mb
-    # What `make grade` grades under is what the tests and the README figure grade under.
+    # What `make grade` grades under is what the tests and the docs/ figure grade under.
     assert Limits.from_timeout(args.timeout, memory_mb=args.memory) == default
     assert GradeOptions(submissions=[], out=Path("o")).limits == default
 
