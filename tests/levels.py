@@ -155,9 +155,9 @@ def place(level: str, user_name: str = USER) -> Place:
         python = str(grader_runtime() / "bin" / "python")
         return Place(level, repo, scratch, prefix, env, python, user.pw_uid, top)
     if level == "uid":
-        # The uid level makes the repo it grades from unreadable to other users (chmod
-        # o-rwx, no mount namespace to hide it): run it on a private copy, so this checkout
-        # stays readable to the sandboxes of the other levels' tests.
+        # The uid level refuses a repo other users can read (no mount namespace hides it,
+        # and it never changes modes): run it on a copy inside a private folder, so this
+        # checkout stays readable to the sandboxes of the other levels' tests.
         top = Path(tempfile.mkdtemp(prefix="hw2-uid-"))
         repo, scratch = top / "repo", top / "scratch"
         repo.mkdir()

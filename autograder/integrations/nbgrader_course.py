@@ -42,6 +42,7 @@ from autograder.files import write_atomic
 from autograder.integrations import venv_env
 from autograder.release import to_bytes
 from autograder.rubric import load_rubric
+from autograder.submissions import UnreadableNotebook, read_notebook_bytes
 
 CONFIG = """\
 # nbgrader configuration for {title}.
@@ -90,9 +91,6 @@ def write_course(dest: Path, source: Path = INSTRUCTOR_NB) -> Path:
             meta["points"] = 0
     write_atomic(dest / "source" / rubric.assignment / f"{rubric.assignment}.ipynb", to_bytes(nb))
     return dest
-
-
-MAX_NOTEBOOK_BYTES = 100 << 20
 
 
 def _fence(text: str) -> str:
@@ -193,16 +191,13 @@ def place_answers(course: Path) -> dict[str, str]:
         path = folder / f"{name}.ipynb"
         keep = folder / f"{name}.ipynb.submitted"
         try:
-            if path.is_symlink() or not path.is_file():
-                raise ValueError("not a regular file")
-            if path.stat().st_size > MAX_NOTEBOOK_BYTES:
-                raise ValueError("the notebook is too large")
-            raw = path.read_bytes()
+            # read as grading reads it: no link below submitted/, a regular file, size first
+            raw = read_notebook_bytes(path, Path(course) / "submitted")
             nb = json.loads(raw.decode("utf-8"))
             if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
                 raise ValueError("no list of cells")
             nb, left = placed(nb, released)
-        except (OSError, ValueError, TypeError, RecursionError) as exc:
+        except (UnreadableNotebook, ValueError, TypeError, RecursionError) as exc:
             done[student] = f"left as submitted: {str(exc)[:200]}"
             continue
         if not keep.exists():
