@@ -30,6 +30,13 @@ def _init_worker() -> None:
     global _slot
     _die_with_parent()
     _slot = acquire_slot()
+    # A pool's worker ends with os._exit: atexit would not stop the slot's warm process, and
+    # the next holder of the slot would find it still dying.
+    from multiprocessing.util import Finalize
+
+    from autograder.run import warm
+
+    Finalize(None, warm.stop_all, exitpriority=10)
 
 
 def _die_with_parent() -> None:

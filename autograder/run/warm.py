@@ -357,6 +357,10 @@ class Zygote:
             self.proc.wait()
             isolation.reap_orphans()
             self.proc = None
+            if self.level is Level.FULL and os.geteuid() == 0:
+                # The stack runs as the slot uid: gone, and reaped, before the slot is freed
+                # (the next holder's RLIMIT_NPROC would count what is left).
+                isolation.kill_uid(self.uid)
         if self.cgroup is not None:
             self.cgroup.remove()
             self.cgroup = None
@@ -381,6 +385,8 @@ def zygote(recipe: Recipe, home: Path | None) -> Zygote:
 
 @atexit.register
 def stop_all() -> None:
+    """Stop every zygote of this process. Also registered with multiprocessing (see
+    autograder.grade.batch), whose worker processes end without running atexit."""
     for z in list(_zygotes.values()):
         z.stop()
 
