@@ -91,9 +91,12 @@ def grade(options: GradeOptions) -> list[SubmissionResult]:
 
     feedback = read_feedback(options.out, rubric, manual)  # rubric items and comments of `review`
     roster = read_roster(options.roster) if options.roster else None
-    runtime = default_runtime()
-    cluster = options.cluster
-    level = cluster.level if cluster else check_sandbox(runtime, unsafe=options.unsafe)
+    runtime: Path | None = None
+    if cluster := options.cluster:  # it grades in its workers' sandboxes, none here
+        level = cluster.level
+    else:
+        runtime = default_runtime()
+        level = check_sandbox(runtime, unsafe=options.unsafe)
     if options.unsafe:
         print(UNSAFE_NOTE, file=sys.stderr)
     if level is isolation.Level.UID and cluster is None:

@@ -98,8 +98,19 @@ class Cluster:
         self.procs.append(p)
         return p
 
-    def worker(self, *args: str, repo: Path = REPO, **env: str) -> subprocess.Popen[bytes]:
-        cmd = [sys.executable, "-m", "autograder", "worker", str(self.file), *args, *self.tls]
+    def worker(
+        self, *args: str, repo: Path = REPO, prefix: list[str] | None = None, **env: str
+    ) -> subprocess.Popen[bytes]:
+        cmd = [
+            *(prefix or []),
+            sys.executable,
+            "-m",
+            "autograder",
+            "worker",
+            str(self.file),
+            *args,
+            *self.tls,
+        ]
         return self._start(cmd, cwd=repo, **env)
 
     def client(self) -> distributed.Client:
@@ -368,29 +379,39 @@ def test_workers_of_other_versions_or_without_a_sandbox_are_refused(tmp_path):
         c.close()
 
 
-def test_min_isolation_full_refuses_weaker_workers(cluster, tmp_path):
-    """This machine's workers reach the level they report; asking for more than the
-    weakest level of a mixed cluster leaves only the strong ones (here: all or none)."""
-    with cluster.client() as c:
-        from autograder.cluster import tasks
+def test_min_isolation_refuses_weaker_workers_and_rows_record_the_level(tmp_path):
+    """A worker whose namespaces are denied (scripts/deny_userns.py, as Docker's default
+    seccomp profile does) grades at the uid level: `--min-isolation rootless` refuses it;
+    by default it grades, and the rows say uid."""
+    from tests import levels
 
-        levels = {v["isolation"] for v in c.run(tasks.identity).values()}
-    if levels != {"full"}:
-        folder = _class(tmp_path / "class", 1)
+    if why := levels.unavailable("uid"):
+        pytest.skip(why)
+    c = Cluster(tmp_path / "dask")
+    try:
+        c.worker(prefix=levels.DENY_USERNS)
+        c.wait_workers(1)
+        folder = _class(tmp_path / "class", 2)
         p = grade(
             folder,
-            tmp_path / "out",
+            tmp_path / "strict",
             "--no-pdf",
             "--cluster",
-            str(cluster.file),
+            str(c.file),
             "--min-isolation",
-            "full",
+            "rootless",
             "--cluster-wait",
-            "3",
+            "5",
         )
-        assert p.returncode == 1 and "below --min-isolation full" in p.err
-    else:
-        pytest.skip("every worker here reaches full isolation (root with user namespaces)")
+        assert p.returncode == 1
+        assert "its isolation level is uid, below --min-isolation rootless" in p.err, p.err
+        p = grade(folder, tmp_path / "out", "--no-pdf", "--cluster", str(c.file))
+        assert p.returncode == 0, p.err
+        assert [r["isolation"] for r in rows(tmp_path / "out")] == ["uid", "uid"]
+        assert [r["status"] for r in rows(tmp_path / "out")] == ["graded", "graded"]
+        assert "isolation: uid" in p.out
+    finally:
+        c.close()
 
 
 # -- TLS ------------------------------------------------------------------------------------
@@ -681,6 +702,8 @@ def test_slurm_grades_the_examples_through_dask_jobqueue(slurm, tmp_path, monkey
         tmp_path / "local/grades.csv"
     ).read_bytes()
     assert results(tmp_path / "slurm") == results(tmp_path / "local")
+    assert list((REPO / "out" / "slurm-logs").glob("*.out")), "the jobs' logs"
+    assert not list(REPO.glob("slurm-*.out")), "a job wrote into the checkout's root"
     deadline = time.monotonic() + 60  # the jobs go with the command
     while (q := subprocess.run(["squeue", "-h"], capture_output=True, text=True)).stdout.strip():
         assert time.monotonic() < deadline, q.stdout

@@ -4,6 +4,7 @@ The scheduler runs in this process; each job runs one ``dask worker`` with the h
 preload (one task at a time, one sandbox slot), from this checkout's Python and code.
 Without TLS the scheduler listens on 127.0.0.1 only, so the jobs must run on this
 node (a one-node cluster, or an interactive allocation); across nodes, configure TLS.
+The jobs' own logs go to out/slurm-logs/ in this checkout.
 """
 
 from __future__ import annotations
@@ -47,7 +48,9 @@ def start_slurm(options: ClusterOptions, security: Any) -> Iterator[Any]:
         scheduler_options=scheduler_options,
         security=security,
         protocol="tls://" if security is not None else "tcp://",
-        log_directory=None,
+        # The jobs already read this checkout (PYTHONPATH), so they can write beside it;
+        # out/ is ignored by git.
+        log_directory=str(REPO_DIR / "out" / "slurm-logs"),
     )
     try:
         cluster.scale(options.workers)
