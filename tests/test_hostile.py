@@ -604,7 +604,8 @@ def test_review_shows_a_refused_entry_as_a_problem(suite, name, tmp_path):
             for item in store.items:
                 ans = store.answer(student, item)
                 assert ans["source"] == "" and CASES[name].reason in ans["problem"], dict(ans)
-                assert ans["natural_group"] == "unanswered"
+                # a problem of its own: never grouped with an answer, nor zeroed with the unanswered
+                assert ans["natural_group"] == "not found"
     finally:
         store.close()
     server = ReviewServer(out)

@@ -662,7 +662,8 @@ def test_review_reads_notebooks_as_grading_does(tmp_path):
         for item in store.items:
             ans = store.answer(student, item)
             assert ans["source"] == "" and reason in ans["problem"], (student, item, dict(ans))
-            assert ans["natural_group"] == "unanswered"
+            # a problem of its own: never grouped with an answer, nor zeroed with the unanswered
+            assert ans["natural_group"] == "not found"
     ann = store.answer("ann", "q2_gradient")
     assert store.group_members("q2_gradient", ann["grp"]) == ["ann"]  # fay is not grouped in
     store.close()
