@@ -163,7 +163,9 @@ def place(level: str, user_name: str = USER) -> Place:
         repo.mkdir()
         scratch.mkdir()
         copy_repo(repo)
+        # the copy has no .venv of its own to record where set-up put the runtimes
         env["HW2_SANDBOX_RUNTIME"] = runtime()
+        env["HW2_PDF_RUNTIME"] = user_env(scratch)["HW2_PDF_RUNTIME"]
         return Place(level, repo, scratch, DENY_USERNS, env, sys.executable, 0, top)
     scratch = Path(tempfile.mkdtemp(prefix=f"hw2-{level}-"))
     return Place(level, REPO, scratch, [], env, sys.executable, 0, scratch)

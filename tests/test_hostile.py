@@ -254,7 +254,10 @@ def _own_tmpfs_bytes(pids: list[int]) -> int:
     host = {dev for dev, _, _ in _mount_devices("self")}
     used, seen = 0, set()
     for pid in pids:
-        for dev, point, fstype in _mount_devices(pid):
+        # Only the top mount at each point: a warm child's /tmp hides the zygote's, and
+        # statvfs through the path would count the top one twice.
+        top = {point: (dev, fstype) for dev, point, fstype in _mount_devices(pid)}
+        for point, (dev, fstype) in top.items():
             if fstype != "tmpfs" or dev in host or dev in seen:
                 continue
             try:
