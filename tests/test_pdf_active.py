@@ -88,7 +88,7 @@ def test_student_latex_cannot_add_an_open_action(tmp_path, cell):
     assert "The rest of my answer." in text
     # Shown as the source it is, and page 1 says so.
     assert "pdf:put @catalog" in text and "LaTeX not typeset" in text
-    assert "markdown cell 1: LaTeX commands the PDF does not allow" in outcome.degraded
+    assert "cell 1: LaTeX commands the PDF does not allow" in outcome.degraded
 
 
 def test_a_link_to_a_file_is_its_text(tmp_path):
