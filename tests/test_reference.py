@@ -88,7 +88,10 @@ def test_forward_and_loss_closed_form(d, h, k, n, seed):
     for j in range(n):  # column j is example j
         z_j = W1 @ x[:, j]
         np.testing.assert_allclose(Z[:, j], z_j, rtol=1e-12, atol=1e-12)
-        np.testing.assert_allclose(y_hat[:, j], W2 @ (1 / (1 + np.exp(-z_j))), rtol=1e-12)
+        # atol too: a sum whose terms cancel keeps only its absolute rounding (about 1e-17)
+        np.testing.assert_allclose(
+            y_hat[:, j], W2 @ (1 / (1 + np.exp(-z_j))), rtol=1e-12, atol=1e-12
+        )
     L = hw2.squared_error(y_hat, y)
     assert type(L) is float
     assert math.isclose(L, loss(x, y, W1, W2), rel_tol=1e-12)

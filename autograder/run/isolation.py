@@ -189,9 +189,39 @@ def acquire_slot() -> int:
         except BlockingIOError:
             os.close(fd)
             continue
+        if os.geteuid() == 0 and not _clean_slot(slot):
+            os.close(fd)
+            continue
         _held_slots[slot] = fd
         return slot
     raise SandboxUnavailable("all sandbox slots are in use")
+
+
+def _clean_slot(slot: int) -> bool:
+    """As root, on a slot just claimed: kill what a holder that died left running under its
+    uid (a warm process orphaned by a killed worker). False while processes of the uid remain:
+    zombies some other process has yet to reap count against the next sandbox's
+    RLIMIT_NPROC, and setpriv's exec would fail with EAGAIN."""
+    uid = slot_uid(slot)
+    for _ in range(50):
+        kill_uid(uid)
+        if not _any_process_of(uid):
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def _any_process_of(uid: int) -> bool:
+    """Whether any process, live or zombie, has real uid ``uid``."""
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                for line in open(f"/proc/{entry.name}/status"):
+                    if line.startswith("Uid:"):
+                        if int(line.split()[1]) == uid:
+                            return True
+                        break
+    return False
 
 
 def release_slot(slot: int) -> None:
