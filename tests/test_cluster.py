@@ -702,7 +702,9 @@ def test_slurm_grades_the_examples_through_dask_jobqueue(slurm, tmp_path, monkey
         tmp_path / "local/grades.csv"
     ).read_bytes()
     assert results(tmp_path / "slurm") == results(tmp_path / "local")
-    assert list((REPO / "out" / "slurm-logs").glob("*.out")), "the jobs' logs"
+    from autograder.cluster.slurm import slurm_logs
+
+    assert list(slurm_logs().glob("hw2-grade-*.out")), "the jobs' logs"
     assert not list(REPO.glob("slurm-*.out")), "a job wrote into the checkout's root"
     deadline = time.monotonic() + 60  # the jobs go with the command
     while (q := subprocess.run(["squeue", "-h"], capture_output=True, text=True)).stdout.strip():
