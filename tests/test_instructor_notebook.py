@@ -301,16 +301,10 @@ def test_max_stable_lr_self_check_says_grows_or_shrinks_as_the_factor_does(guess
 
 
 def test_steps_to_tolerance_self_check_catches_a_bound_without_giving_the_count():
-    approximation = """
-def steps_to_tolerance(w0, a, b, lr, tol):
-    norm0 = np.linalg.norm(np.asarray(w0, dtype=float))
-    if norm0 <= tol:
-        return 0
-    worst = max(abs(r) for r in contraction_factors(a, b, lr))
-    if worst >= 1:
-        return math.inf
-    return math.ceil(math.log(tol / norm0) / math.log(worst))  # max|ρ|^t ‖w0‖ ≤ tol
-"""
+    from tests.mutations import MUTATIONS
+
+    # The same student approximation the hidden tests are checked against (steps_from_a_bound).
+    approximation = next(code for name, _, code, *_ in MUTATIONS if name == "steps_from_a_bound")
     with pytest.raises(AssertionError, match=r"^steps_to_tolerance: ") as err:
         run_check("steps_to_tolerance", steps_to_tolerance=approximation)
     assert "needs fewer steps than 3" in str(err.value) and "over-counts" in str(err.value)
